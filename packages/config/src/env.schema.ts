@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const milliseconds = z.coerce.number().int().min(1);
+
+const postgresUrl = z
+  .url({ protocol: /^postgres(ql)?$/ })
+  .describe('PostgreSQL connection string');
+const redisUrl = z.url({ protocol: /^rediss?$/ }).describe('Redis connection string');
+
+/**
+ * Every setting Outbound reads from the environment. Each variable is documented in
+ * `.env.example`; a test keeps the two in step.
+ */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
+
+  DATABASE_URL: postgresUrl.default('postgres://postgres:postgres@127.0.0.1:5432/outbound'),
+  DATABASE_POOL_MAX: positiveInt.default(10),
+  MIGRATE_ON_START: booleanFlag.default(true),
+
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-", at most 64')
+    .default('outbound'),
+
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: port.default(3000),
+  JSON_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 1mb')
+    .default('1mb'),
+  SHUTDOWN_TIMEOUT_MS: milliseconds.default(10_000),
+
+  CREDENTIALS_ENCRYPTION_KEY: z
+    .base64()
+    .refine((value) => Buffer.from(value, 'base64').length === 32, 'must decode to 32 bytes')
+    .optional(),
+
+  DISPATCHER_CONCURRENCY: positiveInt.default(16),
+  WORKER_LOCK_DURATION_MS: milliseconds.default(30_000),
+  WORKER_STALLED_INTERVAL_MS: milliseconds.default(30_000),
+  WORKER_MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(1),
+  POLL_INTERVAL_MS: milliseconds.default(1_000),
+});
+
+export type Env = z.infer<typeof envSchema>;

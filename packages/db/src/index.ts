@@ -1,0 +1,14 @@
+export type * from './database.ts';
+export { createDb, createPool, pingDatabase, type Db, type DatabaseOptions } from './connection.ts';
+export {
+  appliedMigrations,
+  ensureDatabaseExists,
+  migrateToLatest,
+  MigrationError,
+} from './migrate.ts';
+export type { Executor } from './repositories/executor.ts';
+export * from './repositories/organizations.repository.ts';
+export * from './repositories/api-keys.repository.ts';
+export * from './repositories/senders.repository.ts';
+export * from './repositories/groups.repository.ts';
+export * from './repositories/sandbox-messages.repository.ts';

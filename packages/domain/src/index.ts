@@ -1,0 +1,12 @@
+export { newId, isUuid } from './ids.ts';
+export * from './sender.schema.ts';
+export * from './delivery.schema.ts';
+export * from './statuses.schema.ts';
+export {
+  apiKeyMatches,
+  apiKeyPrefix,
+  generateApiKey,
+  hashApiKey,
+  type GeneratedApiKey,
+} from './api-key.ts';
+export { CredentialsCipher } from './credentials-cipher.ts';
