@@ -8,9 +8,7 @@ const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
 const milliseconds = z.coerce.number().int().min(1);
 
-const postgresUrl = z
-  .url({ protocol: /^postgres(ql)?$/ })
-  .describe('PostgreSQL connection string');
+const postgresUrl = z.url({ protocol: /^postgres(ql)?$/ }).describe('PostgreSQL connection string');
 const redisUrl = z.url({ protocol: /^rediss?$/ }).describe('Redis connection string');
 
 /**

@@ -14,7 +14,11 @@ export interface GeneratedApiKey {
 }
 
 export function generateApiKey(): GeneratedApiKey {
-  const prefix = randomBytes(9).toString('base64url').toLowerCase().replace(/[-_]/g, '0').slice(0, 12);
+  const prefix = randomBytes(9)
+    .toString('base64url')
+    .toLowerCase()
+    .replace(/[-_]/g, '0')
+    .slice(0, 12);
   const secret = randomBytes(24).toString('base64url');
   const key = `ob_${prefix}_${secret}`;
   return { key, prefix, hash: hashApiKey(key) };

@@ -79,10 +79,7 @@ export async function revokeApiKey(db: Executor, idOrPrefix: string): Promise<bo
   return result.numUpdatedRows > 0n;
 }
 
-export async function listApiKeys(
-  db: Executor,
-  organizationId?: string,
-): Promise<ApiKeySummary[]> {
+export async function listApiKeys(db: Executor, organizationId?: string): Promise<ApiKeySummary[]> {
   let query = db
     .selectFrom('api_keys')
     .select([

@@ -50,11 +50,9 @@ export async function listGroups(
     .select((eb) =>
       eb.fn
         .coalesce(
-          eb.fn.agg<string[]>('array_agg', ['group_sessions.session_id']).filterWhere(
-            'group_sessions.session_id',
-            'is not',
-            null,
-          ),
+          eb.fn
+            .agg<string[]>('array_agg', ['group_sessions.session_id'])
+            .filterWhere('group_sessions.session_id', 'is not', null),
           eb.val<string[]>([]),
         )
         .as('session_ids'),
