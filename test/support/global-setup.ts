@@ -5,17 +5,7 @@ import type { TestProject } from 'vitest/node';
 import { migrateToLatest } from '@outbound/db';
 import { startTestServers } from './servers.ts';
 import { adminUrl, databaseUrl } from './urls.ts';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    testDatabaseServerUrl: string;
-    testRedisUrl: string;
-    /** Migrated once per run; each test file clones it. */
-    testTemplateDatabase: string;
-    /** Every database a file creates in this run starts with this, so teardown can find them. */
-    testDatabasePrefix: string;
-  }
-}
+import type {} from './provided-context.ts';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const servers = await startTestServers();

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { createDb, type Db } from '@outbound/db';
 import { adminUrl, databaseUrl } from './urls.ts';
+import type {} from './provided-context.ts';
 
 export interface TestDatabase {
   /** Connection string of this file's own migrated database. */

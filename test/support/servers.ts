@@ -60,6 +60,7 @@ async function startContainer<T>(
     throw new Error(
       `Tests need ${what}: set ${variable} to a running server, or make Docker available so ` +
         `testcontainers can start one (${reason})`,
+      { cause: error },
     );
   }
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { envSchema } from './env.schema.ts';
 
 /** A development-only key, so a fresh checkout can store sender credentials without setup. */

@@ -19,10 +19,10 @@ const INT8_OID = 20;
  * so they are read as numbers rather than pg's default strings.
  */
 const typeParsers = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
     oid === INT8_OID
       ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
 };
 
 export function createPool(options: DatabaseOptions): pg.Pool {

@@ -31,7 +31,7 @@ describe('migrations', () => {
     expect(await ensureDatabaseExists(emptyDatabaseUrl())).toBe(true);
     expect(await ensureDatabaseExists(emptyDatabaseUrl())).toBe(false);
 
-    const db = new Kysely<any>({
+    const db = new Kysely<unknown>({
       dialect: new PostgresDialect({
         pool: new pg.Pool({ connectionString: emptyDatabaseUrl(), max: 1 }),
       }),

@@ -8,7 +8,7 @@ export class MigrationError extends Error {
 }
 
 /** Applies every pending migration; throws MigrationError naming the one that failed. */
-export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[]> {
+export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<MigrationResult[]> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
@@ -56,7 +56,7 @@ export async function ensureDatabaseExists(connectionString: string): Promise<bo
 }
 
 /** Names of migrations applied so far, oldest first. */
-export async function appliedMigrations(db: Kysely<any>): Promise<string[]> {
+export async function appliedMigrations<DB>(db: Kysely<DB>): Promise<string[]> {
   const rows = await sql<{ name: string }>`
     SELECT name FROM kysely_migration ORDER BY timestamp, name
   `.execute(db);

@@ -38,7 +38,7 @@ export class RedisPolicyError extends Error {
  * BullMQ loses jobs silently when Redis evicts keys, so anything but `noeviction` is refused.
  */
 export async function assertNoEviction(redis: Redis): Promise<void> {
-  const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
+  const reply = await redis.config('GET', 'maxmemory-policy');
   const policy = reply[1];
   if (policy !== undefined && policy !== 'noeviction') {
     throw new RedisPolicyError(

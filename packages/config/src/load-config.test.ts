@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { envSchema } from './env.schema.ts';
+import { ConfigError, loadConfig } from './load-config.ts';
+
+describe('loadConfig', () => {
+  it('gives working local defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.DATABASE_URL).toBe('postgres://postgres:postgres@127.0.0.1:5432/outbound');
+    expect(config.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(config.PORT).toBe(3000);
+    expect(config.MIGRATE_ON_START).toBe(true);
+    expect(Buffer.from(config.CREDENTIALS_ENCRYPTION_KEY, 'base64')).toHaveLength(32);
+  });
+
+  it('parses values into their types and freezes the result', () => {
+    const config = loadConfig({ PORT: '8080', MIGRATE_ON_START: 'false', DATABASE_POOL_MAX: '3' });
+    expect(config.PORT).toBe(8080);
+    expect(config.MIGRATE_ON_START).toBe(false);
+    expect(config.DATABASE_POOL_MAX).toBe(3);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ PORT: '', CREDENTIALS_ENCRYPTION_KEY: '' }).PORT).toBe(3000);
+  });
+
+  it('reports one line per bad variable, naming it and the value', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', REDIS_URL: 'http://example.com', LOG_LEVEL: 'loud' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(3);
+    expect(problems.find((line) => line.startsWith('PORT:'))).toContain('"eighty"');
+    expect(problems.find((line) => line.startsWith('REDIS_URL:'))).toContain('http://example.com');
+    expect(problems.find((line) => line.startsWith('LOG_LEVEL:'))).toBeDefined();
+    expect((error as ConfigError).message.split('\n')).toHaveLength(4);
+  });
+
+  it('never echoes a secret value', () => {
+    expect(() => loadConfig({ CREDENTIALS_ENCRYPTION_KEY: 'c2hvcnQ=' })).toThrow(/redacted/);
+    expect(() => loadConfig({ CREDENTIALS_ENCRYPTION_KEY: 'c2hvcnQ=' })).not.toThrow(/c2hvcnQ/);
+  });
+
+  it('requires an encryption key in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/CREDENTIALS_ENCRYPTION_KEY/);
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ NODE_ENV: 'production', CREDENTIALS_ENCRYPTION_KEY: key }).NODE_ENV).toBe(
+      'production',
+    );
+  });
+
+  it('documents every variable in .env.example, and nothing else', () => {
+    const example = readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8');
+    const documented = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);
+    expect(documented.sort()).toEqual(Object.keys(envSchema.shape).sort());
+  });
+});
