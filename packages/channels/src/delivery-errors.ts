@@ -1,0 +1,63 @@
+import type { Provider } from '@outbound/domain';
+
+/** Why a send can never succeed as it stands. */
+export type PermanentErrorCode =
+  'invalid_message' | 'invalid_recipient' | 'rejected_by_provider' | 'unauthorized';
+
+/** Why a send failed this time but may succeed later. */
+export type RetryableErrorCode =
+  'timeout' | 'connection_failed' | 'provider_unavailable' | 'rate_limited' | 'temporary_failure';
+
+/** Retrying cannot help: the delivery fails at once. */
+export class PermanentDeliveryError extends Error {
+  override readonly name = 'PermanentDeliveryError';
+  readonly code: PermanentErrorCode;
+
+  constructor(code: PermanentErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export interface RetryableDeliveryErrorOptions extends ErrorOptions {
+  /** How long the provider asked us to wait (from `Retry-After`), when it said. */
+  retryAfterMs?: number;
+}
+
+/** The same send may succeed later: the dispatcher retries it with backoff. */
+export class RetryableDeliveryError extends Error {
+  override readonly name = 'RetryableDeliveryError';
+  readonly code: RetryableErrorCode;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    code: RetryableErrorCode,
+    message: string,
+    options: RetryableDeliveryErrorOptions = {},
+  ) {
+    super(message, options);
+    this.code = code;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+export type AdapterSetupErrorCode =
+  'provider_not_available' | 'channel_not_served' | 'invalid_settings' | 'invalid_credentials';
+
+/** An adapter could not be built for a sender; nothing was sent. */
+export class AdapterSetupError extends Error {
+  override readonly name = 'AdapterSetupError';
+  readonly code: AdapterSetupErrorCode;
+  readonly provider: Provider;
+
+  constructor(
+    code: AdapterSetupErrorCode,
+    provider: Provider,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.code = code;
+    this.provider = provider;
+  }
+}

@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { type Channel, type Provider, providerServesChannel } from '@outbound/domain';
+import type { AnyChannelAdapter, ChannelAdapter } from './channel-adapter.ts';
+import { AdapterSetupError } from './delivery-errors.ts';
+import {
+  createSandboxAdapter,
+  sandboxSettingsSchema,
+  type SandboxOutbox,
+} from './sandbox/sandbox.adapter.ts';
+
+/** The sender an adapter is built for; the shape of a `senders` row, minus what adapters ignore. */
+export interface AdapterSender<C extends Channel = Channel> {
+  id: string;
+  organization_id: string;
+  channel: C;
+  provider: Provider;
+  /** The sender's provider settings, as stored; checked against the provider's schema. */
+  settings: unknown;
+}
+
+/** What adapters may use besides their sender: injected, so tests pass real or fake ones. */
+export interface AdapterDeps {
+  sandboxOutbox: SandboxOutbox;
+}
+
+interface BuildArgs<S, K> {
+  sender: AdapterSender;
+  settings: S;
+  credentials: K;
+  deps: AdapterDeps;
+}
+
+/** One provider's entry in the registry. */
+export interface ProviderEntry<S extends z.ZodType = z.ZodType> {
+  /** False until the provider is implemented; `create` then throws `provider_not_available`. */
+  readonly available: boolean;
+  /** Validates a sender's `settings` for this provider. */
+  readonly settings: S;
+  /**
+   * Builds a new adapter for one sender. Throws `AdapterSetupError` when the provider does not
+   * serve the sender's channel, is not available yet, or the settings or credentials are invalid.
+   */
+  create(sender: AdapterSender, credentials: unknown, deps: AdapterDeps): AnyChannelAdapter;
+}
+
+function defineProvider<S extends z.ZodType, K extends z.ZodType>(
+  provider: Provider,
+  spec: {
+    settings: S;
+    credentials: K;
+    build(args: BuildArgs<z.infer<S>, z.infer<K>>): AnyChannelAdapter;
+  },
+): ProviderEntry<S> {
+  return Object.freeze({
+    available: true,
+    settings: spec.settings,
+    create(sender: AdapterSender, credentials: unknown, deps: AdapterDeps): AnyChannelAdapter {
+      assertServes(provider, sender.channel);
+      const settings = spec.settings.safeParse(sender.settings);
+      if (!settings.success) {
+        throw new AdapterSetupError(
+          'invalid_settings',
+          provider,
+          `sender ${sender.id}: invalid ${provider} settings: ${z.prettifyError(settings.error)}`,
+        );
+      }
+      const opened = spec.credentials.safeParse(credentials);
+      if (!opened.success) {
+        // The error lists paths only: credential values must never reach a log line.
+        const paths = opened.error.issues.map((issue) => issue.path.join('.') || '(root)');
+        throw new AdapterSetupError(
+          'invalid_credentials',
+          provider,
+          `sender ${sender.id}: invalid ${provider} credentials at ${paths.join(', ')}`,
+        );
+      }
+      return spec.build({ sender, settings: settings.data, credentials: opened.data, deps });
+    },
+  });
+}
+
+function notAvailableYet(provider: Provider): ProviderEntry<z.ZodUnknown> {
+  return Object.freeze({
+    available: false,
+    settings: z.unknown(),
+    create(sender: AdapterSender): never {
+      assertServes(provider, sender.channel);
+      throw new AdapterSetupError(
+        'provider_not_available',
+        provider,
+        `provider ${provider} is not available yet (sender ${sender.id})`,
+      );
+    },
+  });
+}
+
+function assertServes(provider: Provider, channel: Channel): void {
+  if (!providerServesChannel(provider, channel)) {
+    throw new AdapterSetupError(
+      'channel_not_served',
+      provider,
+      `provider ${provider} does not serve the ${channel} channel`,
+    );
+  }
+}
+
+const sandbox = defineProvider('sandbox', {
+  settings: sandboxSettingsSchema,
+  credentials: z.unknown(),
+  build: ({ sender, deps }) =>
+    createSandboxAdapter({
+      channel: sender.channel,
+      organizationId: sender.organization_id,
+      senderId: sender.id,
+      outbox: deps.sandboxOutbox,
+    }) as AnyChannelAdapter,
+});
+
+/** Every provider, by name. The compiler refuses a provider without an entry. */
+export const PROVIDER_REGISTRY = Object.freeze({
+  sandbox,
+  waha: notAvailableYet('waha'),
+  gmail: notAvailableYet('gmail'),
+  smtp: notAvailableYet('smtp'),
+  twilio: notAvailableYet('twilio'),
+} satisfies { readonly [P in Provider]: ProviderEntry });
+
+/**
+ * Builds a new adapter for a sender from its provider's registry entry. Each call returns a
+ * fresh adapter; none is shared between senders.
+ */
+export function createAdapter<C extends Channel>(
+  sender: AdapterSender<C>,
+  credentials: unknown,
+  deps: AdapterDeps,
+): ChannelAdapter<C> {
+  return PROVIDER_REGISTRY[sender.provider].create(sender, credentials, deps) as ChannelAdapter<C>;
+}

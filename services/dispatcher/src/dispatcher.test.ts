@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { type Job, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, loadConfig } from '@outbound/config';
+import { createDb } from '@outbound/db';
+import {
+  closeQueues,
+  createQueues,
+  createWorkerConnection,
+  enqueue,
+  QUEUE_NAMES,
+  RedisPolicyError,
+  type Queues,
+} from '@outbound/queue';
+import {
+  createTestDatabase,
+  createTestRedis,
+  testEnv,
+  type TestDatabase,
+  type TestRedis,
+} from '@outbound/test/harness';
+import { createDispatcher, type Dispatcher } from './dispatcher.ts';
+import type { JobHandlers } from './job-handlers.ts';
+
+interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+let database: TestDatabase;
+let redis: TestRedis;
+let producer: Redis;
+let queues: Queues;
+const started: Dispatcher[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  redis = createTestRedis();
+  producer = createWorkerConnection({ url: redis.url, connectionName: 'dispatcher-test' });
+  queues = createQueues({ connection: producer, prefix: redis.prefix });
+});
+
+afterAll(async () => {
+  await Promise.all(started.map((dispatcher) => dispatcher.close()));
+  await closeQueues(queues);
+  producer.disconnect();
+  await redis.clear();
+  await database.drop();
+});
+
+function buildDispatcher(options: { handlers?: Partial<JobHandlers>; connection?: Redis } = {}): {
+  dispatcher: Dispatcher;
+  logs: LogLine[];
+  connection: Redis;
+} {
+  const config = loadConfig(
+    testEnv(database, redis, {
+      LOG_LEVEL: 'info',
+      DISPATCHER_CONCURRENCY: '4',
+      WORKER_LOCK_DURATION_MS: '1000',
+      WORKER_STALLED_INTERVAL_MS: '500',
+    }),
+  );
+  const logs: LogLine[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line !== '') logs.push(JSON.parse(line) as LogLine);
+      }
+      callback();
+    },
+  });
+  const connection = options.connection ?? createWorkerConnection({ url: redis.url });
+  const dispatcher = createDispatcher({
+    config,
+    logger: createLogger(config, { name: 'dispatcher', destination }),
+    db: createDb({ connectionString: database.url, poolMax: 2 }),
+    connection,
+    ...(options.handlers === undefined ? {} : { handlers: options.handlers }),
+  });
+  started.push(dispatcher);
+  return { dispatcher, logs, connection };
+}
+
+async function finished(queue: keyof Queues, job: Job): Promise<unknown> {
+  const events = new QueueEvents(queue, { connection: producer, prefix: redis.prefix });
+  try {
+    await events.waitUntilReady();
+    return await job.waitUntilFinished(events);
+  } finally {
+    await events.close();
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
+describe('dispatcher', () => {
+  it('starts, logs readiness, and completes a deliver job without marking anything', async () => {
+    const { dispatcher, logs } = buildDispatcher();
+    await dispatcher.start();
+    expect(logs.find((line) => line.msg === 'dispatcher ready')).toMatchObject({
+      queues: ['deliveries', 'scheduler'],
+      concurrency: 4,
+      prefix: redis.prefix,
+    });
+
+    const payload = { delivery_id: randomUUID(), organization_id: randomUUID() };
+    await enqueue(queues, 'deliver', payload, { jobId: payload.delivery_id });
+    const job = await queues.deliveries.getJob(payload.delivery_id);
+    await finished(QUEUE_NAMES.deliveries, job!);
+
+    expect(await queues.deliveries.getJobState(payload.delivery_id)).toBe('completed');
+    expect(logs.find((line) => line.msg === 'delivery pipeline not implemented')).toMatchObject({
+      level: 40,
+      delivery_id: payload.delivery_id,
+    });
+    await dispatcher.close();
+  });
+
+  it('fails a malformed job at once, without retries, and keeps working', async () => {
+    const { dispatcher, logs } = buildDispatcher();
+    await dispatcher.start();
+
+    const bad = await queues.deliveries.add('deliver', { delivery_id: 'not-a-uuid' });
+    await expect(finished(QUEUE_NAMES.deliveries, bad)).rejects.toThrow(
+      /malformed deliver payload/,
+    );
+    const failed = await queues.deliveries.getJob(bad.id!);
+    expect(await failed!.getState()).toBe('failed');
+    expect(failed!.attemptsMade).toBe(1);
+    expect(logs.find((line) => line.msg === 'job failed')).toMatchObject({ job_id: bad.id });
+
+    const unknown = await queues.deliveries.add('mystery', {});
+    await expect(finished(QUEUE_NAMES.deliveries, unknown)).rejects.toThrow(
+      /unknown job "mystery"/,
+    );
+
+    const payload = { delivery_id: randomUUID(), organization_id: randomUUID() };
+    await enqueue(queues, 'deliver', payload, { jobId: payload.delivery_id });
+    await finished(QUEUE_NAMES.deliveries, (await queues.deliveries.getJob(payload.delivery_id))!);
+    expect(await queues.deliveries.getJobState(payload.delivery_id)).toBe('completed');
+    await dispatcher.close();
+  });
+
+  it('finishes the job in progress before close resolves, then closes its connections', async () => {
+    const jobStarted = deferred();
+    const release = deferred();
+    const order: string[] = [];
+    const { dispatcher, connection } = buildDispatcher({
+      handlers: {
+        pollDue: async () => {
+          jobStarted.resolve();
+          await release.promise;
+          order.push('job finished');
+        },
+      },
+    });
+    await dispatcher.start();
+    const job = await queues.scheduler.add('poll-due', {});
+    await jobStarted.promise;
+
+    const closing = dispatcher.close().then(() => order.push('closed'));
+    // Long enough for a close that does not wait to have resolved (it takes a few round trips).
+    const early = await Promise.race([
+      closing.then(() => 'closed early'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 300)),
+    ]);
+    expect(early).toBe('still waiting');
+    release.resolve();
+    await closing;
+
+    expect(order).toEqual(['job finished', 'closed']);
+    expect(await queues.scheduler.getJobState(job.id!)).toBe('completed');
+    expect(connection.status).toBe('end');
+  });
+
+  it('refuses to start when Redis may evict keys, and starts no worker', async () => {
+    // Changing maxmemory-policy is server-wide and would break other files running at the same
+    // time, so this connection answers CONFIG GET as an evicting server would; all else is real.
+    const real = createWorkerConnection({ url: redis.url });
+    const evicting = new Proxy(real, {
+      get(target, property, receiver) {
+        if (property === 'config') {
+          return () => Promise.resolve(['maxmemory-policy', 'allkeys-lru']);
+        }
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+    const { dispatcher, logs } = buildDispatcher({ connection: evicting });
+
+    const error = await dispatcher.start().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RedisPolicyError);
+    expect((error as Error).message).toMatch(/maxmemory-policy is "allkeys-lru".*noeviction/);
+    expect(logs.find((line) => line.msg === 'dispatcher ready')).toBeUndefined();
+    expect(await queues.deliveries.getWorkers()).toEqual([]);
+    await dispatcher.close();
+    expect(real.status).toBe('end');
+  });
+});

@@ -1,0 +1,55 @@
+import { type Job, UnrecoverableError } from 'bullmq';
+import { z } from 'zod';
+import type { Logger } from '@outbound/config';
+import { JOBS, parsePayload, type JobKey, type JobPayload, type QueueName } from '@outbound/queue';
+
+export type JobHandler<K extends JobKey> = (payload: JobPayload<K>, job: Job) => Promise<void>;
+
+/** One handler per job of the catalog; the compiler refuses a job without one. */
+export type JobHandlers = { [K in JobKey]: JobHandler<K> };
+
+/**
+ * Handlers until the real ones land (delivery pipeline: issue 3; due poller and schedule runner:
+ * later): they say so in the log and change nothing, so no delivery is ever marked sent here.
+ */
+export function placeholderJobHandlers(logger: Logger): JobHandlers {
+  return {
+    deliver: (payload, job) => {
+      logger.warn({ job_id: job.id, ...payload }, 'delivery pipeline not implemented');
+      return Promise.resolve();
+    },
+    pollDue: (_payload, job) => {
+      logger.debug({ job_id: job.id }, 'due poller not implemented');
+      return Promise.resolve();
+    },
+    runSchedule: (payload, job) => {
+      logger.warn({ job_id: job.id, ...payload }, 'schedule runner not implemented');
+      return Promise.resolve();
+    },
+  };
+}
+
+const KEYS_BY_QUEUE_AND_NAME = new Map(
+  (Object.keys(JOBS) as JobKey[]).map((key) => [`${JOBS[key].queue}/${JOBS[key].name}`, key]),
+);
+
+/**
+ * Routes a job to its handler by queue and name, after re-checking its payload against the
+ * catalog. An unknown job or a malformed payload can never succeed, so it fails at once
+ * (`UnrecoverableError`) instead of burning its retries.
+ */
+export async function runJob(queue: QueueName, job: Job, handlers: JobHandlers): Promise<void> {
+  const key = KEYS_BY_QUEUE_AND_NAME.get(`${queue}/${job.name}`);
+  if (key === undefined) {
+    throw new UnrecoverableError(`unknown job "${job.name}" on queue ${queue}`);
+  }
+  let payload: JobPayload<JobKey>;
+  try {
+    payload = parsePayload(key, job.data);
+  } catch (error) {
+    const reason = error instanceof z.ZodError ? z.prettifyError(error) : String(error);
+    throw new UnrecoverableError(`malformed ${job.name} payload: ${reason.replaceAll('\n', '; ')}`);
+  }
+  const handler = handlers[key] as (payload: JobPayload<JobKey>, job: Job) => Promise<void>;
+  await handler(payload, job);
+}
