@@ -37,6 +37,10 @@ export async function addGroupToSession(
     .execute();
 }
 
+export async function findGroup(db: Executor, id: string): Promise<Group | undefined> {
+  return db.selectFrom('groups').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export type GroupWithSessions = Group & { session_ids: string[] };
 
 export async function listGroups(
@@ -62,7 +66,16 @@ export async function listGroups(
     query = query.where('groups.organization_id', '=', filter.organizationId);
   }
   if (filter.sessionId !== undefined) {
-    query = query.where('group_sessions.session_id', '=', filter.sessionId);
+    const sessionId = filter.sessionId;
+    query = query.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('group_sessions as presence')
+          .select('presence.group_id')
+          .whereRef('presence.group_id', '=', 'groups.id')
+          .where('presence.session_id', '=', sessionId),
+      ),
+    );
   }
   return query.orderBy('groups.id').execute();
 }

@@ -81,8 +81,22 @@ describe('repositories', () => {
       [group.id, [session.id]],
       [lonely.id, []],
     ]);
+    const other = await createSender(database.db, cipher, {
+      organizationId: organization.id,
+      channel: 'whatsapp',
+      provider: 'sandbox',
+      name: 'second session',
+      rateLimit: SANDBOX_RATE_LIMIT,
+    });
+    await addGroupToSession(database.db, {
+      organizationId: organization.id,
+      groupId: group.id,
+      sessionId: other.id,
+    });
     const inSession = await listGroups(database.db, { sessionId: session.id });
-    expect(inSession.map((g) => g.id)).toEqual([group.id]);
+    expect(inSession.map((g) => [g.id, g.session_ids.sort()])).toEqual([
+      [group.id, [session.id, other.id].sort()],
+    ]);
   });
 
   it("refuses to link one organization's group to another's session", async () => {
