@@ -38,6 +38,9 @@ export const envSchema = z.object({
     .default('1mb'),
   SHUTDOWN_TIMEOUT_MS: milliseconds.default(10_000),
 
+  ADMIN_USERNAME: z.string().min(1).max(200).optional(),
+  ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').max(200).optional(),
+
   CREDENTIALS_ENCRYPTION_KEY: z
     .base64()
     .refine((value) => Buffer.from(value, 'base64').length === 32, 'must decode to 32 bytes')

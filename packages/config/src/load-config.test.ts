@@ -46,6 +46,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CREDENTIALS_ENCRYPTION_KEY: 'c2hvcnQ=' })).not.toThrow(/c2hvcnQ/);
   });
 
+  it('takes admin credentials as a pair', () => {
+    expect(() => loadConfig({ ADMIN_USERNAME: 'ops' })).toThrow(/ADMIN_PASSWORD/);
+    expect(() => loadConfig({ ADMIN_USERNAME: 'ops', ADMIN_PASSWORD: 'short' })).toThrow(
+      /ADMIN_PASSWORD: at least 8/,
+    );
+    const config = loadConfig({ ADMIN_USERNAME: 'ops', ADMIN_PASSWORD: 'long-enough' });
+    expect([config.ADMIN_USERNAME, config.ADMIN_PASSWORD]).toEqual(['ops', 'long-enough']);
+  });
+
   it('requires an encryption key in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/CREDENTIALS_ENCRYPTION_KEY/);
     const key = Buffer.alloc(32, 7).toString('base64');

@@ -16,6 +16,16 @@ const configSchema = envSchema
       });
     }
   })
+  .superRefine((env, ctx) => {
+    if ((env.ADMIN_USERNAME === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
+      const missing = env.ADMIN_USERNAME === undefined ? 'ADMIN_USERNAME' : 'ADMIN_PASSWORD';
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: 'ADMIN_USERNAME and ADMIN_PASSWORD are set together or not at all',
+      });
+    }
+  })
   .transform((env) => ({
     ...env,
     CREDENTIALS_ENCRYPTION_KEY: env.CREDENTIALS_ENCRYPTION_KEY ?? DEVELOPMENT_CREDENTIALS_KEY,

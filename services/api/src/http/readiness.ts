@@ -1,0 +1,54 @@
+import type { Logger } from '@outbound/config';
+import { pingDatabase, type Db } from '@outbound/db';
+import { pingRedis } from '@outbound/queue';
+import type { Redis } from 'ioredis';
+
+export type DependencyName = 'postgres' | 'redis';
+export type DependencyStatus = 'ok' | 'down';
+
+export interface ReadinessOptions {
+  db: Db;
+  redis: Redis;
+  /** How long each dependency has to answer. */
+  timeoutMs: number;
+  logger: Logger;
+}
+
+/** Asks Postgres and Redis at once; each must answer within `timeoutMs`. */
+export async function checkReadiness(
+  options: ReadinessOptions,
+): Promise<Record<DependencyName, DependencyStatus>> {
+  const [postgres, redis] = await Promise.all([
+    probe('postgres', () => withTimeout(pingDatabase(options.db), options.timeoutMs), options),
+    probe('redis', () => pingRedis(options.redis, options.timeoutMs), options),
+  ]);
+  return { postgres, redis };
+}
+
+async function probe(
+  name: DependencyName,
+  ping: () => Promise<void>,
+  options: ReadinessOptions,
+): Promise<DependencyStatus> {
+  try {
+    await ping();
+    return 'ok';
+  } catch (error) {
+    options.logger.warn({ err: error, dependency: name }, 'readiness check failed');
+    return 'down';
+  }
+}
+
+async function withTimeout(work: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

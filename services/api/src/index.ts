@@ -1,0 +1,6 @@
+export { createApp, ADMIN_QUEUES_PATH, type AppDeps, type AppOptions } from './app.ts';
+export { startServer, type RunningServer, type StartServerOptions } from './server.ts';
+export { defineRoute, type Route, type RouteSpec, type RouteHandler } from './routing/route.ts';
+export { AppError } from './errors/app-error.ts';
+export type { ErrorCode } from './errors/error-codes.ts';
+export type { AdminAuth } from './admin/basic-auth.middleware.ts';
