@@ -1,6 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // The shared test harness is a path alias rather than a package dependency, so packages
+    // do not depend on the test workspace that depends on them.
+    alias: [
+      {
+        find: /^@outbound\/test\/(.*)$/,
+        replacement: fileURLToPath(new URL('./test/support/$1.ts', import.meta.url)),
+      },
+    ],
+  },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
