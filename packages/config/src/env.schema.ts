@@ -46,7 +46,31 @@ export const envSchema = z.object({
     .refine((value) => Buffer.from(value, 'base64').length === 32, 'must decode to 32 bytes')
     .optional(),
 
+  PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/ })
+    .default('http://localhost:3000')
+    .describe('Where providers fetch media Outbound serves'),
+  MEDIA_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
+  MEDIA_MAX_FILES: positiveInt.max(10).default(10),
+  MEDIA_FETCH_TIMEOUT_MS: milliseconds.default(10_000),
+  MEDIA_FETCH_ALLOW_HOSTS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((host) => host.trim().toLowerCase())
+        .filter((host) => host !== ''),
+    ),
+  MEDIA_FETCH_ALLOW_HTTP: booleanFlag.default(false),
+  IDEMPOTENCY_TTL_HOURS: positiveInt.min(24).default(48),
+
   DISPATCHER_CONCURRENCY: positiveInt.default(16),
+  DELIVERY_MAX_ATTEMPTS: positiveInt.max(50).default(5),
+  DELIVERY_BACKOFF_MS: milliseconds.default(2_000),
+  ADAPTER_TIMEOUT_MS: milliseconds.default(15_000),
+  SWEEPER_INTERVAL_MS: milliseconds.default(30_000),
+  SWEEPER_QUEUED_AFTER_MS: milliseconds.default(60_000),
   WORKER_LOCK_DURATION_MS: milliseconds.default(30_000),
   WORKER_STALLED_INTERVAL_MS: milliseconds.default(30_000),
   WORKER_MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(1),

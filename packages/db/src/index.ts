@@ -12,3 +12,5 @@ export * from './repositories/api-keys.repository.ts';
 export * from './repositories/senders.repository.ts';
 export * from './repositories/groups.repository.ts';
 export * from './repositories/sandbox-messages.repository.ts';
+export * from './repositories/events.repository.ts';
+export * from './repositories/sends.repository.ts';
