@@ -9,8 +9,12 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  conflict: 409,
+  idempotency_key_reused: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  unprocessable: 422,
+  not_supported: 422,
   internal_error: 500,
   service_unavailable: 503,
 } as const satisfies Record<string, number>;
