@@ -1,8 +1,19 @@
 import type { Provider } from '@outbound/domain';
 
-/** Why a send can never succeed as it stands. */
+/**
+ * Why a send can never succeed as it stands, or must not be retried:
+ * - `provider_bad_response`: the provider said yes but its answer could not be read, so the
+ *   message may well have been delivered and a retry could send it twice;
+ * - `partially_sent`: a message that takes several provider calls failed after some of them were
+ *   accepted; a retry would send those again.
+ */
 export type PermanentErrorCode =
-  'invalid_message' | 'invalid_recipient' | 'rejected_by_provider' | 'unauthorized';
+  | 'invalid_message'
+  | 'invalid_recipient'
+  | 'rejected_by_provider'
+  | 'unauthorized'
+  | 'provider_bad_response'
+  | 'partially_sent';
 
 /** Why a send failed this time but may succeed later. */
 export type RetryableErrorCode =

@@ -42,3 +42,14 @@ export {
   type SandboxEntry,
   type SandboxOutbox,
 } from './sandbox/sandbox.adapter.ts';
+export {
+  createWahaAdapter,
+  DEFAULT_WAHA_TIMEOUT_MS,
+  type WahaAdapterOptions,
+} from './whatsapp/waha.adapter.ts';
+export {
+  wahaCredentialsSchema,
+  wahaSettingsSchema,
+  type WahaCredentials,
+  type WahaSettings,
+} from './whatsapp/waha.settings.ts';

@@ -47,10 +47,18 @@ describe('provider registry', () => {
     expect(recorded).toContain('+14155550100');
   });
 
-  it.each(['waha', 'gmail', 'smtp', 'twilio'] as const)(
+  it('builds a waha adapter for a whatsapp sender with valid settings', () => {
+    expect(PROVIDER_REGISTRY.waha.available).toBe(true);
+    const settings = { base_url: 'http://waha.internal:3000' };
+    const adapter = createAdapter(sender('waha', 'whatsapp', settings), { api_key: 'k' }, deps);
+    expect(adapter).toMatchObject({ channel: 'whatsapp', provider: 'waha' });
+    expect(Object.isFrozen(adapter)).toBe(true);
+  });
+
+  it.each(['gmail', 'smtp', 'twilio'] as const)(
     'refuses to build %s until it is implemented',
     (provider) => {
-      const channel = provider === 'waha' ? 'whatsapp' : provider === 'twilio' ? 'sms' : 'email';
+      const channel = provider === 'twilio' ? 'sms' : 'email';
       expect(PROVIDER_REGISTRY[provider].available).toBe(false);
       const error = setupError(() => createAdapter(sender(provider, channel), {}, deps));
       expect(error.code).toBe('provider_not_available');

@@ -7,6 +7,8 @@ import {
   sandboxSettingsSchema,
   type SandboxOutbox,
 } from './sandbox/sandbox.adapter.ts';
+import { createWahaAdapter } from './whatsapp/waha.adapter.ts';
+import { wahaCredentialsSchema, wahaSettingsSchema } from './whatsapp/waha.settings.ts';
 
 /** The sender an adapter is built for; the shape of a `senders` row, minus what adapters ignore. */
 export interface AdapterSender<C extends Channel = Channel> {
@@ -21,6 +23,11 @@ export interface AdapterSender<C extends Channel = Channel> {
 /** What adapters may use besides their sender: injected, so tests pass real or fake ones. */
 export interface AdapterDeps {
   sandboxOutbox: SandboxOutbox;
+  /**
+   * How long one provider call may take (the dispatcher passes `ADAPTER_TIMEOUT_MS`); past it
+   * the adapter gives up with a retryable `timeout`. Adapters default to 15 s.
+   */
+  timeoutMs?: number;
 }
 
 interface BuildArgs<S, K> {
@@ -116,10 +123,17 @@ const sandbox = defineProvider('sandbox', {
     }) as AnyChannelAdapter,
 });
 
+const waha = defineProvider('waha', {
+  settings: wahaSettingsSchema,
+  credentials: wahaCredentialsSchema,
+  build: ({ settings, credentials, deps }) =>
+    createWahaAdapter({ settings, apiKey: credentials.api_key, timeoutMs: deps.timeoutMs }),
+});
+
 /** Every provider, by name. The compiler refuses a provider without an entry. */
 export const PROVIDER_REGISTRY = Object.freeze({
   sandbox,
-  waha: notAvailableYet('waha'),
+  waha,
   gmail: notAvailableYet('gmail'),
   smtp: notAvailableYet('smtp'),
   twilio: notAvailableYet('twilio'),
