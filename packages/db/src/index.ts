@@ -14,3 +14,4 @@ export * from './repositories/groups.repository.ts';
 export * from './repositories/sandbox-messages.repository.ts';
 export * from './repositories/events.repository.ts';
 export * from './repositories/sends.repository.ts';
+export * from './repositories/media-objects.repository.ts';
