@@ -15,3 +15,6 @@ export * from './repositories/sandbox-messages.repository.ts';
 export * from './repositories/events.repository.ts';
 export * from './repositories/sends.repository.ts';
 export * from './repositories/media-objects.repository.ts';
+export * from './repositories/idempotency.repository.ts';
+export * from './repositories/session-groups.repository.ts';
+export * from './repositories/send-reads.repository.ts';

@@ -11,9 +11,15 @@ import { AppError } from './errors/app-error.ts';
 import { errorHandler, notFound } from './errors/error.middleware.ts';
 import { accessLog } from './http/access-log.middleware.ts';
 import { requestId } from './http/request-id.middleware.ts';
+import { createMediaIngest } from './media/media-ingest.ts';
+import { groupsRoutes } from './routes/groups.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
+import { mediaRoutes } from './routes/media.routes.ts';
 import { meRoutes } from './routes/me.routes.ts';
 import { openApiRoutes } from './routes/openapi.routes.ts';
+import { sandboxRoutes } from './routes/sandbox.routes.ts';
+import { sendsRoutes } from './routes/sends.routes.ts';
+import { sessionsRoutes } from './routes/sessions.routes.ts';
 import { mountRoutes } from './routing/mount-routes.ts';
 import { buildOpenApiDocument, type OpenApiDocument } from './routing/openapi-document.ts';
 import type { Route } from './routing/route.ts';
@@ -74,6 +80,16 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     }),
     ...openApiRoutes(() => (document ??= buildOpenApiDocument(routes, openApiInfo))),
     ...meRoutes(),
+    ...sendsRoutes({
+      db,
+      config,
+      queues: deps.queues,
+      mediaIngest: createMediaIngest({ db, config }),
+    }),
+    ...sessionsRoutes({ db }),
+    ...groupsRoutes({ db }),
+    ...sandboxRoutes({ db }),
+    ...mediaRoutes({ db, config }),
     ...(options.routes ?? []),
   ];
   const router = express.Router();

@@ -1,7 +1,8 @@
 import type { RequestHandler, Response, Router } from 'express';
 import { findPrincipal } from '../auth/principal.ts';
+import { AppError } from '../errors/app-error.ts';
 import { getRequestId } from '../http/request-id.middleware.ts';
-import type { Route } from './route.ts';
+import type { BodyContentType, ResponseSpec, Route } from './route.ts';
 import { validateInput } from './validate-input.ts';
 
 export interface MountRoutesOptions {
@@ -30,6 +31,9 @@ export function mountRoutes(
 
     const handlers: RequestHandler[] = [];
     if (route.auth === 'api-key') handlers.push(options.authenticate);
+    const contentTypes = bodyContentTypes(route);
+    if (contentTypes.length > 0) handlers.push(requireContentType(contentTypes));
+    handlers.push(...(route.middleware ?? []));
     handlers.push(async (req, res) => {
       const input = validateInput(route.request ?? {}, req);
       const reply = await route.handler(
@@ -42,19 +46,66 @@ export function mountRoutes(
   }
 }
 
+/** The content types a route's body may have; none when it declares no body. */
+function bodyContentTypes(route: Route): BodyContentType[] {
+  if (route.request?.body === undefined) return [];
+  return route.request.form === undefined
+    ? ['application/json']
+    : ['application/json', 'multipart/form-data'];
+}
+
+/** A body of another type would otherwise reach validation as "missing": say what is wrong. */
+function requireContentType(accepted: readonly BodyContentType[]): RequestHandler {
+  return (req, _res, next) => {
+    // Without a Content-Type (or a body) there is nothing to refuse: validation reports it.
+    const contentType = req.get('content-type');
+    if (contentType !== undefined && req.is(accepted as BodyContentType[]) === false) {
+      throw AppError.of(
+        'unsupported_media_type',
+        `Content-Type ${contentType} is not accepted here; send ${accepted.join(' or ')}`,
+        { accepted: [...accepted] },
+      );
+    }
+    next();
+  };
+}
+
 function send(route: Route, reply: Awaited<ReturnType<Route['handler']>>, res: Response): void {
   const spec = route.responses[reply.status];
   if (spec === undefined) {
     throw new Error(`${route.operationId} answered ${reply.status}, which it does not declare`);
   }
+  // Checked before anything is written, so a bad reply becomes a clean 500.
+  const bytes = spec.binary === undefined ? undefined : binaryReply(route, spec.binary, reply);
   for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
   res.status(reply.status);
+  if (bytes !== undefined) {
+    res.setHeader('Content-Type', bytes.contentType);
+    res.setHeader('Content-Length', bytes.body.length);
+    res.end(bytes.body);
+    return;
+  }
   if (spec.schema === undefined) {
     res.end();
   } else {
     // Parsing the reply keeps it to the declared contract: unknown fields never leak out.
     res.json(spec.schema.parse(reply.body));
   }
+}
+
+function binaryReply(
+  route: Route,
+  declared: NonNullable<ResponseSpec['binary']>,
+  reply: Awaited<ReturnType<Route['handler']>>,
+): { body: Buffer; contentType: string } {
+  const { body, contentType } = reply;
+  if (!Buffer.isBuffer(body) || contentType === undefined) {
+    throw new Error(`${route.operationId} must answer ${reply.status} with a Buffer and a type`);
+  }
+  if (!declared.contentTypes.includes(contentType)) {
+    throw new Error(`${route.operationId} answered ${contentType}, which it does not declare`);
+  }
+  return { body, contentType };
 }
 
 /** Names of the `{params}` in an OpenAPI path. */

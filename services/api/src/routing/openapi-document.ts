@@ -7,7 +7,7 @@ import {
   type ZodOpenApiResponsesObject,
 } from 'zod-openapi';
 import { errorResponseSchema } from '../errors/error-response.schema.ts';
-import type { Route } from './route.ts';
+import type { ResponseSpec, Route } from './route.ts';
 
 export type OpenApiDocument = ReturnType<typeof createDocument>;
 
@@ -64,21 +64,22 @@ export function buildOpenApiDocument(routes: readonly Route[], info: OpenApiInfo
 }
 
 function operation(route: Route): ZodOpenApiOperationObject {
-  const { params, query, body } = route.request ?? {};
+  const { params, query, body, form } = route.request ?? {};
   const responses: ZodOpenApiResponsesObject = {};
   for (const [status, spec] of Object.entries(route.responses)) {
     responses[status as `${1 | 2 | 3 | 4 | 5}${string}`] = {
       description: spec.description,
       headers: requestIdHeader,
-      ...(spec.schema === undefined
-        ? {}
-        : { content: { 'application/json': { schema: spec.schema } } }),
+      ...responseContent(spec),
     };
   }
   if (params !== undefined || query !== undefined || body !== undefined) {
     responses['400'] ??= errorResponse('Malformed JSON or invalid input (`details.issues`).');
   }
-  if (body !== undefined) responses['413'] ??= errorResponse('The body exceeds the size limit.');
+  if (body !== undefined) {
+    responses['413'] ??= errorResponse('The body exceeds the size limit.');
+    responses['415'] ??= errorResponse('The body has a Content-Type this route does not accept.');
+  }
   if (route.auth === 'api-key') {
     responses['401'] ??= errorResponse('Missing, malformed, unknown or revoked API key.');
   }
@@ -100,7 +101,31 @@ function operation(route: Route): ZodOpenApiOperationObject {
         }),
     ...(body === undefined
       ? {}
-      : { requestBody: { required: true, content: { 'application/json': { schema: body } } } }),
+      : {
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: body },
+              ...(form === undefined ? {} : { 'multipart/form-data': { schema: form } }),
+            },
+          },
+        }),
     responses,
   };
+}
+
+/** How binary content is described: any bytes of the declared type. */
+const BINARY_SCHEMA = { type: 'string', format: 'binary' } as const;
+
+function responseContent(spec: ResponseSpec): Pick<ZodOpenApiResponseObject, 'content'> {
+  if (spec.binary !== undefined) {
+    return {
+      content: Object.fromEntries(
+        spec.binary.contentTypes.map((type) => [type, { schema: BINARY_SCHEMA }]),
+      ),
+    };
+  }
+  return spec.schema === undefined
+    ? {}
+    : { content: { 'application/json': { schema: spec.schema } } };
 }

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '@outbound/config';
 import type { z } from 'zod';
 import type { Principal } from '../auth/principal.ts';
@@ -8,19 +8,40 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** `api-key`: the caller must present a live API key; `none`: anyone may call. */
 export type AuthRequirement = 'api-key' | 'none';
 
-export interface ResponseSpec {
+/** A JSON answer, or one without a body. */
+export interface JsonResponseSpec {
   description: string;
   /** The JSON body; omit for an answer without a body (204). */
   schema?: z.ZodType;
+  binary?: undefined;
 }
 
+/** Raw bytes (files, images): the handler answers a Buffer and one of the declared types. */
+export interface BinaryResponseSpec {
+  description: string;
+  schema?: undefined;
+  binary: { contentTypes: readonly [string, ...string[]] };
+}
+
+export type ResponseSpec = JsonResponseSpec | BinaryResponseSpec;
+
 export type ResponseSpecs = Readonly<Record<number, ResponseSpec>>;
+
+/** The content types a request body may have. */
+export type BodyContentType = 'application/json' | 'multipart/form-data';
 
 /** Schemas for what the caller sends. Path parameters must match the `{names}` in the path. */
 export interface RequestSpec {
   params?: z.ZodObject;
   query?: z.ZodObject;
+  /** The body as the handler receives it: parsed JSON, or what `middleware` made of a form. */
   body?: z.ZodType;
+  /**
+   * The route also accepts `multipart/form-data`, documented by this schema. The route's
+   * `middleware` must parse the form and set `req.body` to the shape `body` validates; the
+   * routing layer refuses every other content type with 415.
+   */
+  form?: z.ZodType;
 }
 
 type Parsed<Spec, Key extends keyof RequestSpec> = Spec extends {
@@ -39,9 +60,17 @@ export interface RouteInput<Req extends RequestSpec, Auth extends AuthRequiremen
 
 /** What a handler answers: one of the declared statuses, with a body its schema accepts. */
 export type RouteReply<Res extends ResponseSpecs> = {
-  [Status in keyof Res & number]: Res[Status] extends { schema: infer Schema extends z.ZodType }
-    ? { status: Status; body: z.input<Schema>; headers?: Readonly<Record<string, string>> }
-    : { status: Status; body?: undefined; headers?: Readonly<Record<string, string>> };
+  [Status in keyof Res & number]: Res[Status] extends { binary: object }
+    ? {
+        status: Status;
+        body: Buffer;
+        /** One of the response's declared `binary.contentTypes`. */
+        contentType: string;
+        headers?: Readonly<Record<string, string>>;
+      }
+    : Res[Status] extends { schema: infer Schema extends z.ZodType }
+      ? { status: Status; body: z.input<Schema>; headers?: Readonly<Record<string, string>> }
+      : { status: Status; body?: undefined; headers?: Readonly<Record<string, string>> };
 }[keyof Res & number];
 
 export interface RouteContext {
@@ -69,6 +98,11 @@ export interface RouteSpec<
   description?: string;
   tags?: readonly string[];
   auth: Auth;
+  /**
+   * Express middleware run after authentication and before input validation, e.g. to parse a
+   * multipart form into `req.body`. Errors it throws reach the error middleware as usual.
+   */
+  middleware?: readonly RequestHandler[];
   request?: Req;
   responses: Res;
 }
@@ -85,6 +119,7 @@ export type RouteHandler<
 interface AnyReply {
   status: number;
   body?: unknown;
+  contentType?: string;
   headers?: Readonly<Record<string, string>>;
 }
 

@@ -42,14 +42,20 @@ export function validateInput(spec: RequestSpec, req: Request): ParsedInput {
     query: parse('query', spec.query, req.query),
     body: parse('body', spec.body, req.body),
   };
-  if (issues.length > 0) {
-    throw AppError.of(
-      'validation_failed',
-      `The request is invalid: ${issues.map(describe).join('; ')}`,
-      { issues },
-    );
-  }
+  if (issues.length > 0) throw validationFailed(issues);
   return input;
+}
+
+/**
+ * The `validation_failed` error for issues found outside the declared schemas (a rule that
+ * spans fields, a form field that is not valid JSON), in the same shape as schema issues.
+ */
+export function validationFailed(issues: readonly InputIssue[]): AppError {
+  return AppError.of(
+    'validation_failed',
+    `The request is invalid: ${issues.map(describe).join('; ')}`,
+    { issues },
+  );
 }
 
 function describe(issue: InputIssue): string {
