@@ -1,7 +1,10 @@
 export { QUEUE_NAMES, scheduleWorkflowId, type QueueName } from './queue-names.ts';
 export {
   DEFAULT_JOB_OPTIONS,
+  DELIVERY_BACKOFF_TYPE,
+  DELIVERY_JOB_ATTEMPTS,
   JOBS,
+  SWEEPER_SCHEDULER_ID,
   parsePayload,
   type JobKey,
   type JobPayload,
@@ -22,3 +25,10 @@ export {
   type Queues,
   type QueuesOptions,
 } from './queues.ts';
+export {
+  createRateLimiter,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type Reservation,
+  type ReserveOptions,
+} from './rate-limiter.ts';

@@ -23,10 +23,31 @@ export const JOBS = {
     name: 'run-schedule',
     payload: z.object({ schedule_id: z.uuid(), organization_id: z.uuid() }),
   },
+  /** Re-drives unfinished deliveries from Postgres (a job scheduler, `SWEEPER_SCHEDULER_ID`). */
+  sweep: {
+    queue: QUEUE_NAMES.scheduler,
+    name: 'sweep',
+    payload: z.object({}),
+  },
 } as const satisfies Record<string, { queue: QueueName; name: string; payload: z.ZodType }>;
 
 export type JobKey = keyof typeof JOBS;
 export type JobPayload<K extends JobKey> = z.infer<(typeof JOBS)[K]['payload']>;
+
+/** The one job scheduler every dispatcher upserts for the sweeper, so they share it. */
+export const SWEEPER_SCHEDULER_ID = 'outbound:sweeper';
+
+/**
+ * The backoff type of delivery jobs: a custom strategy the dispatcher's worker defines
+ * (exponential with jitter from `DELIVERY_BACKOFF_MS`, honouring `Retry-After`).
+ */
+export const DELIVERY_BACKOFF_TYPE = 'delivery';
+
+/**
+ * A ceiling, not the policy: the dispatcher fails a delivery itself after
+ * `DELIVERY_MAX_ATTEMPTS` (at most 50) provider calls, so BullMQ must never give up first.
+ */
+export const DELIVERY_JOB_ATTEMPTS = 50;
 
 /**
  * Finished jobs are trimmed by count and age, so Redis memory stays flat however many
@@ -34,8 +55,8 @@ export type JobPayload<K extends JobKey> = z.infer<(typeof JOBS)[K]['payload']>;
  */
 export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   deliveries: {
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 2_000 },
+    attempts: DELIVERY_JOB_ATTEMPTS,
+    backoff: { type: DELIVERY_BACKOFF_TYPE },
     removeOnComplete: { count: 1_000, age: 3_600 },
     removeOnFail: { count: 5_000, age: 7 * 24 * 3_600 },
   },

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { type Job, QueueEvents } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, loadConfig } from '@outbound/config';
@@ -12,6 +11,7 @@ import {
   enqueue,
   QUEUE_NAMES,
   RedisPolicyError,
+  SWEEPER_SCHEDULER_ID,
   type Queues,
 } from '@outbound/queue';
 import {
@@ -23,12 +23,7 @@ import {
 } from '@outbound/test/harness';
 import { createDispatcher, type Dispatcher } from './dispatcher.ts';
 import type { JobHandlers } from './job-handlers.ts';
-
-interface LogLine {
-  level: number;
-  msg: string;
-  [field: string]: unknown;
-}
+import { captureLogs, testCipher, waitFor, type LogLine } from './test-support/fixtures.ts';
 
 let database: TestDatabase;
 let redis: TestRedis;
@@ -62,37 +57,36 @@ function buildDispatcher(options: { handlers?: Partial<JobHandlers>; connection?
       DISPATCHER_CONCURRENCY: '4',
       WORKER_LOCK_DURATION_MS: '1000',
       WORKER_STALLED_INTERVAL_MS: '500',
+      SWEEPER_INTERVAL_MS: '3600000',
     }),
   );
-  const logs: LogLine[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line !== '') logs.push(JSON.parse(line) as LogLine);
-      }
-      callback();
-    },
-  });
+  const { destination, lines: logs } = captureLogs();
   const connection = options.connection ?? createWorkerConnection({ url: redis.url });
   const dispatcher = createDispatcher({
     config,
     logger: createLogger(config, { name: 'dispatcher', destination }),
     db: createDb({ connectionString: database.url, poolMax: 2 }),
     connection,
+    cipher: testCipher,
     ...(options.handlers === undefined ? {} : { handlers: options.handlers }),
   });
   started.push(dispatcher);
   return { dispatcher, logs, connection };
 }
 
+/**
+ * Resolves with the job's return value once it completes, rejects with its failed reason.
+ * Polls the job's state: a QueueEvents subscription can miss a job that finishes while it
+ * starts listening.
+ */
 async function finished(queue: keyof Queues, job: Job): Promise<unknown> {
-  const events = new QueueEvents(queue, { connection: producer, prefix: redis.prefix });
-  try {
-    await events.waitUntilReady();
-    return await job.waitUntilFinished(events);
-  } finally {
-    await events.close();
-  }
+  const finishedJob = await waitFor(async () => {
+    const state = await queues[queue].getJobState(job.id!);
+    return state === 'completed' || state === 'failed' ? queues[queue].getJob(job.id!) : undefined;
+  });
+  if (finishedJob === undefined) throw new Error(`job ${job.id} vanished`);
+  if (finishedJob.failedReason) throw new Error(finishedJob.failedReason);
+  return finishedJob.returnvalue;
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -104,7 +98,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 describe('dispatcher', () => {
-  it('starts, logs readiness, and completes a deliver job without marking anything', async () => {
+  it('starts, logs readiness, and completes a job for an unknown delivery quietly', async () => {
     const { dispatcher, logs } = buildDispatcher();
     await dispatcher.start();
     expect(logs.find((line) => line.msg === 'dispatcher ready')).toMatchObject({
@@ -119,11 +113,25 @@ describe('dispatcher', () => {
     await finished(QUEUE_NAMES.deliveries, job!);
 
     expect(await queues.deliveries.getJobState(payload.delivery_id)).toBe('completed');
-    expect(logs.find((line) => line.msg === 'delivery pipeline not implemented')).toMatchObject({
+    expect(logs.find((line) => line.msg === 'delivery not found; nothing to do')).toMatchObject({
       level: 40,
       delivery_id: payload.delivery_id,
     });
     await dispatcher.close();
+  });
+
+  it('shares one sweeper scheduler however many dispatchers start', async () => {
+    const first = buildDispatcher().dispatcher;
+    const second = buildDispatcher().dispatcher;
+    await Promise.all([first.start(), second.start()]);
+    const schedulers = await queues.scheduler.getJobSchedulers();
+    expect(schedulers).toHaveLength(1);
+    expect(schedulers[0]).toMatchObject({
+      key: SWEEPER_SCHEDULER_ID,
+      name: 'sweep',
+      every: 3_600_000,
+    });
+    await Promise.all([first.close(), second.close()]);
   });
 
   it('fails a malformed job at once, without retries, and keeps working', async () => {

@@ -1,10 +1,25 @@
 import { once } from 'node:events';
-import { Worker } from 'bullmq';
+import { Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config, Logger } from '@outbound/config';
 import type { Db } from '@outbound/db';
-import { assertNoEviction, QUEUE_NAMES } from '@outbound/queue';
+import type { CredentialsCipher } from '@outbound/domain';
+import {
+  assertNoEviction,
+  closeQueues,
+  createQueues,
+  createRateLimiter,
+  DEFAULT_JOB_OPTIONS,
+  JOBS,
+  QUEUE_NAMES,
+  SWEEPER_SCHEDULER_ID,
+  type QueueName,
+} from '@outbound/queue';
+import { type AdapterFactory, createAdapterFactory } from './adapter-factory.ts';
+import { createDeliverJob } from './deliver.job.ts';
+import { deliveryBackoff } from './delivery-backoff.ts';
 import { placeholderJobHandlers, runJob, type JobHandlers } from './job-handlers.ts';
+import { createSweeper, type Sweeper } from './sweep.job.ts';
 
 export interface DispatcherDeps {
   config: Pick<
@@ -14,22 +29,34 @@ export interface DispatcherDeps {
     | 'WORKER_LOCK_DURATION_MS'
     | 'WORKER_STALLED_INTERVAL_MS'
     | 'WORKER_MAX_STALLED_COUNT'
+    | 'DELIVERY_MAX_ATTEMPTS'
+    | 'DELIVERY_BACKOFF_MS'
+    | 'ADAPTER_TIMEOUT_MS'
+    | 'SWEEPER_INTERVAL_MS'
+    | 'SWEEPER_QUEUED_AFTER_MS'
   >;
   logger: Logger;
   /** Closed by `close()`. */
   db: Db;
   /** A worker connection (`maxRetriesPerRequest: null`); closed by `close()`. */
   connection: Redis;
-  /** Replaces the handlers of some jobs (see `placeholderJobHandlers`). */
+  /** Opens sender credentials for the adapters. */
+  cipher: CredentialsCipher;
+  /** Builds the adapter of a sender; the provider registry by default. */
+  adapters?: AdapterFactory;
+  /** Replaces the handlers of some jobs. */
   handlers?: Partial<JobHandlers>;
 }
 
 export interface Dispatcher {
   /**
    * Checks that Redis never evicts keys (rejects with `RedisPolicyError` otherwise, starting
-   * nothing), then starts one worker per queue and logs "dispatcher ready".
+   * nothing), starts one worker per queue, upserts the shared sweeper scheduler and logs
+   * "dispatcher ready".
    */
   start(): Promise<void>;
+  /** The sweeper this dispatcher runs on each `sweep` job; tests call it directly. */
+  readonly sweeper: Sweeper;
   /**
    * Stops taking jobs, waits for the jobs in progress to finish, then closes the Redis
    * connection and the database pool. Safe to call more than once, or before `start`.
@@ -39,27 +66,54 @@ export interface Dispatcher {
 
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { config, logger, connection, db } = deps;
-  const handlers: JobHandlers = { ...placeholderJobHandlers(logger), ...deps.handlers };
-  const queues = Object.values(QUEUE_NAMES);
+  const queues = createQueues({ connection, prefix: config.QUEUE_PREFIX });
+  const sweeper = createSweeper({ config, db, queues, logger });
+  const handlers: JobHandlers = {
+    ...placeholderJobHandlers(logger),
+    deliver: createDeliverJob({
+      config,
+      db,
+      logger,
+      rateLimiter: createRateLimiter({ connection, prefix: config.QUEUE_PREFIX }),
+      adapters: deps.adapters ?? createAdapterFactory({ db, cipher: deps.cipher }),
+    }),
+    sweep: async () => {
+      const result = await sweeper.sweep();
+      if (result.reset + result.failed + result.enqueued > 0) logger.info(result, 'swept');
+    },
+    ...deps.handlers,
+  };
+  const names = Object.values(QUEUE_NAMES);
   const workers: Worker[] = [];
   let closing: Promise<void> | undefined;
 
   connection.on('error', (error) => logger.error({ err: error }, 'redis connection error'));
+
+  function workerOptions(queue: QueueName): WorkerOptions {
+    return {
+      connection,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.DISPATCHER_CONCURRENCY,
+      lockDuration: config.WORKER_LOCK_DURATION_MS,
+      stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
+      ...(queue === QUEUE_NAMES.deliveries
+        ? { settings: { backoffStrategy: deliveryBackoff({ baseMs: config.DELIVERY_BACKOFF_MS }) } }
+        : {}),
+    };
+  }
 
   async function start(): Promise<void> {
     if (closing !== undefined) throw new Error('the dispatcher is closed');
     if (workers.length > 0) throw new Error('the dispatcher is already started');
     await assertNoEviction(connection);
     if (closing !== undefined) return;
-    for (const queue of queues) {
-      const worker = new Worker(queue, (job) => runJob(queue, job, handlers), {
-        connection,
-        prefix: config.QUEUE_PREFIX,
-        concurrency: config.DISPATCHER_CONCURRENCY,
-        lockDuration: config.WORKER_LOCK_DURATION_MS,
-        stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
-        maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
-      });
+    for (const queue of names) {
+      const worker = new Worker(
+        queue,
+        (job, token) => runJob(queue, job, handlers, token),
+        workerOptions(queue),
+      );
       worker.on('error', (error) => logger.error({ err: error, queue }, 'worker error'));
       worker.on('failed', (job, error) =>
         logger.warn(
@@ -70,14 +124,23 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       workers.push(worker);
     }
     await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+    // Every dispatcher upserts the same scheduler id, so however many run there is one sweep.
+    // One attempt: a failed sweep is simply done again at the next interval.
+    const { removeOnComplete, removeOnFail } = DEFAULT_JOB_OPTIONS.scheduler;
+    await queues.scheduler.upsertJobScheduler(
+      SWEEPER_SCHEDULER_ID,
+      { every: config.SWEEPER_INTERVAL_MS },
+      { name: JOBS.sweep.name, data: {}, opts: { attempts: 1, removeOnComplete, removeOnFail } },
+    );
     logger.info(
-      { queues, concurrency: config.DISPATCHER_CONCURRENCY, prefix: config.QUEUE_PREFIX },
+      { queues: names, concurrency: config.DISPATCHER_CONCURRENCY, prefix: config.QUEUE_PREFIX },
       'dispatcher ready',
     );
   }
 
   async function shutDown(): Promise<void> {
     const closed = await Promise.allSettled(workers.map((worker) => worker.close()));
+    await closeQueues(queues).catch(() => {});
     await disconnect(connection);
     await db.destroy();
     const failures = closed.filter((result) => result.status === 'rejected');
@@ -92,6 +155,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   return {
     start,
+    sweeper,
     close: () => (closing ??= shutDown()),
   };
 }

@@ -3,14 +3,22 @@ import { z } from 'zod';
 import type { Logger } from '@outbound/config';
 import { JOBS, parsePayload, type JobKey, type JobPayload, type QueueName } from '@outbound/queue';
 
-export type JobHandler<K extends JobKey> = (payload: JobPayload<K>, job: Job) => Promise<void>;
+/**
+ * Handles one job. `token` is the worker's lock token, which a handler passes to BullMQ when
+ * it moves its own job (`moveToDelayed`).
+ */
+export type JobHandler<K extends JobKey> = (
+  payload: JobPayload<K>,
+  job: Job,
+  token?: string,
+) => Promise<void>;
 
 /** One handler per job of the catalog; the compiler refuses a job without one. */
 export type JobHandlers = { [K in JobKey]: JobHandler<K> };
 
 /**
- * Handlers until the real ones land (delivery pipeline: issue 3; due poller and schedule runner:
- * later): they say so in the log and change nothing, so no delivery is ever marked sent here.
+ * Handlers of jobs whose work arrives with later issues (due poller, schedule runner), and of
+ * the rest until they are wired: they say so in the log and change nothing.
  */
 export function placeholderJobHandlers(logger: Logger): JobHandlers {
   return {
@@ -26,6 +34,10 @@ export function placeholderJobHandlers(logger: Logger): JobHandlers {
       logger.warn({ job_id: job.id, ...payload }, 'schedule runner not implemented');
       return Promise.resolve();
     },
+    sweep: (_payload, job) => {
+      logger.warn({ job_id: job.id }, 'sweeper not implemented');
+      return Promise.resolve();
+    },
   };
 }
 
@@ -38,7 +50,12 @@ const KEYS_BY_QUEUE_AND_NAME = new Map(
  * catalog. An unknown job or a malformed payload can never succeed, so it fails at once
  * (`UnrecoverableError`) instead of burning its retries.
  */
-export async function runJob(queue: QueueName, job: Job, handlers: JobHandlers): Promise<void> {
+export async function runJob(
+  queue: QueueName,
+  job: Job,
+  handlers: JobHandlers,
+  token?: string,
+): Promise<void> {
   const key = KEYS_BY_QUEUE_AND_NAME.get(`${queue}/${job.name}`);
   if (key === undefined) {
     throw new UnrecoverableError(`unknown job "${job.name}" on queue ${queue}`);
@@ -50,6 +67,6 @@ export async function runJob(queue: QueueName, job: Job, handlers: JobHandlers):
     const reason = error instanceof z.ZodError ? z.prettifyError(error) : String(error);
     throw new UnrecoverableError(`malformed ${job.name} payload: ${reason.replaceAll('\n', '; ')}`);
   }
-  const handler = handlers[key] as (payload: JobPayload<JobKey>, job: Job) => Promise<void>;
-  await handler(payload, job);
+  const handler = handlers[key] as JobHandler<JobKey>;
+  await handler(payload, job, token);
 }

@@ -1,5 +1,6 @@
 import { createLogger, loadConfigOrExit } from '@outbound/config';
 import { createDb, ensureDatabaseExists, migrateToLatest } from '@outbound/db';
+import { CredentialsCipher } from '@outbound/domain';
 import { createWorkerConnection } from '@outbound/queue';
 import { createDispatcher } from './dispatcher.ts';
 
@@ -15,7 +16,13 @@ const connection = createWorkerConnection({
   url: config.REDIS_URL,
   connectionName: 'outbound-dispatcher',
 });
-const dispatcher = createDispatcher({ config, logger, db, connection });
+const dispatcher = createDispatcher({
+  config,
+  logger,
+  db,
+  connection,
+  cipher: new CredentialsCipher(config.CREDENTIALS_ENCRYPTION_KEY),
+});
 
 let stopping = false;
 

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestRedis, type TestRedis } from '@outbound/test/harness';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.ts';
+
+describe('rate limiter (GCRA with reservations)', () => {
+  let redis: TestRedis;
+  const connections: Redis[] = [];
+  let limiter: RateLimiter;
+
+  function connect(): Redis {
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    connections.push(connection);
+    return connection;
+  }
+
+  beforeAll(() => {
+    redis = createTestRedis();
+    limiter = createRateLimiter({ connection: connect(), prefix: redis.prefix });
+  });
+  afterAll(async () => {
+    for (const connection of connections) connection.disconnect();
+    await redis.clear();
+  });
+
+  it('lets an idle sender spend a burst of max, then spaces slots by window / max', async () => {
+    const key = randomUUID();
+    const limit = { max: 5, window_ms: 10_000 };
+    const reservations = [];
+    for (let i = 0; i < 8; i += 1) {
+      reservations.push(await limiter.reserve({ key, reservationId: `d${i}`, limit }));
+    }
+    expect(reservations.slice(0, 5).map((r) => r.delayMs)).toEqual([0, 0, 0, 0, 0]);
+    const later = reservations.slice(5);
+    // The 6th slot is one interval after the burst began; calls take a few ms of that.
+    expect(later[0]!.delayMs).toBeGreaterThan(1_900);
+    expect(later[0]!.delayMs).toBeLessThanOrEqual(2_000);
+    expect(later[1]!.slotAt - later[0]!.slotAt).toBe(2_000);
+    expect(later[2]!.slotAt - later[1]!.slotAt).toBe(2_000);
+  });
+
+  it('keeps a reservation: asking again returns the same slot, and others queue behind it', async () => {
+    const key = randomUUID();
+    const limit = { max: 1, window_ms: 5_000 };
+    await limiter.reserve({ key, reservationId: 'first', limit });
+    const held = await limiter.reserve({ key, reservationId: 'held', limit });
+    expect(held.delayMs).toBeGreaterThan(4_900);
+
+    const again = await limiter.reserve({ key, reservationId: 'held', limit });
+    expect(again.slotAt).toBe(held.slotAt);
+    expect(again.delayMs).toBeLessThanOrEqual(held.delayMs);
+
+    const other = await limiter.reserve({ key, reservationId: 'other', limit });
+    expect(other.slotAt - held.slotAt).toBe(5_000);
+  });
+
+  it('uses a reservation up once its slot is reached; the next ask reserves a new slot', async () => {
+    const key = randomUUID();
+    const limit = { max: 1, window_ms: 200 };
+    expect((await limiter.reserve({ key, reservationId: 'a', limit })).delayMs).toBe(0);
+    const waiting = await limiter.reserve({ key, reservationId: 'b', limit });
+    expect(waiting.delayMs).toBeGreaterThan(0);
+
+    await sleep(waiting.delayMs + 5);
+    const due = await limiter.reserve({ key, reservationId: 'b', limit });
+    expect(due).toEqual({ delayMs: 0, slotAt: waiting.slotAt });
+
+    const retry = await limiter.reserve({ key, reservationId: 'b', limit });
+    expect(retry.slotAt).toBeGreaterThan(waiting.slotAt);
+    expect(retry.delayMs).toBeGreaterThan(0);
+  });
+
+  it('never gives two callers the same slot, across many connections at once', async () => {
+    const key = randomUUID();
+    const limit = { max: 10, window_ms: 1_000 };
+    const limiters = Array.from({ length: 5 }, () =>
+      createRateLimiter({ connection: connect(), prefix: redis.prefix }),
+    );
+    const reservations = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        limiters[i % limiters.length]!.reserve({ key, reservationId: `d${i}`, limit }),
+      ),
+    );
+    const immediate = reservations.filter((r) => r.delayMs === 0);
+    const delayed = reservations.filter((r) => r.delayMs > 0).map((r) => r.slotAt);
+    expect(immediate.length).toBeLessThanOrEqual(limit.max);
+    expect(immediate.length + delayed.length).toBe(200);
+    expect(new Set(delayed).size).toBe(delayed.length);
+    const sorted = [...delayed].sort((a, b) => a - b);
+    for (let i = 1; i < sorted.length; i += 1) {
+      expect(sorted[i]! - sorted[i - 1]!).toBe(100);
+    }
+    // 190 delayed slots at 10 per second end about 19 s out.
+    expect(Math.max(...reservations.map((r) => r.delayMs))).toBeGreaterThan(18_000);
+  });
+
+  it('keeps one sender from slowing another', async () => {
+    const limit = { max: 2, window_ms: 60_000 };
+    const busy = randomUUID();
+    for (let i = 0; i < 5; i += 1) {
+      await limiter.reserve({ key: busy, reservationId: `d${i}`, limit });
+    }
+    expect(
+      (await limiter.reserve({ key: busy, reservationId: 'late', limit })).delayMs,
+    ).toBeGreaterThan(60_000);
+    expect((await limiter.reserve({ key: randomUUID(), reservationId: 'd0', limit })).delayMs).toBe(
+      0,
+    );
+  });
+
+  it('stores keys under the prefix with expiries, and forgets an idle sender', async () => {
+    const key = randomUUID();
+    const limit = { max: 1, window_ms: 100 };
+    const probe = connect();
+    await limiter.reserve({ key, reservationId: 'a', limit });
+    await limiter.reserve({ key, reservationId: 'b', limit });
+
+    const keys = (await probe.keys(`${redis.prefix}:rate:{${key}}*`)).sort();
+    expect(keys).toEqual([`${redis.prefix}:rate:{${key}}`, `${redis.prefix}:rate:{${key}}:r:b`]);
+    for (const stored of keys) {
+      const ttl = await probe.pttl(stored);
+      expect(ttl).toBeGreaterThan(0);
+    }
+    expect(await probe.pttl(`${redis.prefix}:rate:{${key}}`)).toBeLessThanOrEqual(201);
+
+    await sleep(250);
+    await limiter.reserve({ key, reservationId: 'b', limit });
+    expect(await probe.exists(`${redis.prefix}:rate:{${key}}`)).toBe(0);
+    expect(await probe.exists(`${redis.prefix}:rate:{${key}}:r:b`)).toBe(0);
+  });
+
+  it('refuses a limit that is not positive', async () => {
+    await expect(
+      limiter.reserve({ key: 'x', reservationId: 'y', limit: { max: 0, window_ms: 1_000 } }),
+    ).rejects.toThrow(RangeError);
+  });
+});

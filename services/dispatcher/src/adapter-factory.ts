@@ -1,0 +1,18 @@
+import { type AnyChannelAdapter, createAdapter } from '@outbound/channels';
+import { type Db, loadSenderCredentials, type SendingSender } from '@outbound/db';
+import type { CredentialsCipher } from '@outbound/domain';
+import { createSandboxOutbox } from './sandbox-outbox.ts';
+
+/**
+ * Builds a fresh adapter for a sender, with its credentials opened; throws `AdapterSetupError`
+ * when it cannot. Tests pass their own to put a fake provider behind a sender.
+ */
+export type AdapterFactory = (sender: SendingSender) => Promise<AnyChannelAdapter>;
+
+export function createAdapterFactory(deps: { db: Db; cipher: CredentialsCipher }): AdapterFactory {
+  const sandboxOutbox = createSandboxOutbox(deps.db);
+  return async (sender) => {
+    const credentials = await loadSenderCredentials(deps.db, deps.cipher, sender.id);
+    return createAdapter(sender, credentials, { sandboxOutbox });
+  };
+}

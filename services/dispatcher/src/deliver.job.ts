@@ -1,0 +1,221 @@
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import {
+  AdapterSetupError,
+  PermanentDeliveryError,
+  RetryableDeliveryError,
+  type SendResult,
+} from '@outbound/channels';
+import type { Config, Logger } from '@outbound/config';
+import {
+  type AttemptRef,
+  claimDelivery,
+  type Db,
+  type DeliveryError,
+  type DeliveryForSending,
+  loadDeliveryForSending,
+  markDeliveryFailed,
+  markDeliverySent,
+  requeueDelivery,
+  type SendingSender,
+} from '@outbound/db';
+import type { JobPayload, RateLimiter } from '@outbound/queue';
+import type { AdapterFactory } from './adapter-factory.ts';
+import { callWithTimeout } from './call-with-timeout.ts';
+import { PermanentDispatchError } from './dispatch-errors.ts';
+import { deliveryMessage } from './delivery-message.ts';
+
+export interface DeliverJobDeps {
+  config: Pick<Config, 'ADAPTER_TIMEOUT_MS' | 'DELIVERY_MAX_ATTEMPTS'>;
+  db: Db;
+  logger: Logger;
+  rateLimiter: RateLimiter;
+  adapters: AdapterFactory;
+}
+
+/** How an attempt went wrong, and whether another attempt may help. */
+interface Failure extends DeliveryError {
+  retryable: boolean;
+}
+
+/**
+ * The `deliver` job: one provider call for one recipient (DESIGN §3–§5).
+ *
+ * Load → nothing to do unless `queued` → refuse for good when the sender cannot send → take a
+ * rate-limit slot (a later slot moves the job to it, once, and frees the worker meanwhile) →
+ * claim `queued → sending` → call the adapter with a timeout → `sent`, or `failed` at once
+ * for a permanent error, or back to `queued` for BullMQ to retry with backoff, until the last
+ * attempt fails with `retries_exhausted`. Every write is conditional, so a late or duplicate
+ * job finds nothing to do. Logs name ids, never message bodies or credentials.
+ */
+export function createDeliverJob(deps: DeliverJobDeps) {
+  const { config, db, rateLimiter, adapters } = deps;
+
+  return async (payload: JobPayload<'deliver'>, job: Job, token?: string): Promise<void> => {
+    const loaded = await loadDeliveryForSending(db, payload.organization_id, payload.delivery_id);
+    if (loaded === undefined) {
+      deps.logger.warn({ job_id: job.id, ...payload }, 'delivery not found; nothing to do');
+      return;
+    }
+    const { delivery, sender } = loaded;
+    const ref = {
+      id: delivery.id,
+      organization_id: delivery.organization_id,
+      send_id: delivery.send_id,
+    };
+    const logger = deps.logger.child({
+      delivery_id: delivery.id,
+      send_id: delivery.send_id,
+      organization_id: delivery.organization_id,
+    });
+    if (delivery.status !== 'queued') {
+      logger.debug({ status: delivery.status }, 'delivery is not queued; nothing to do');
+      return;
+    }
+
+    const refusal = senderRefusal(sender);
+    if (refusal !== undefined) {
+      // The state machine fails only what is `sending`: claim, then fail without a call.
+      const claim = await claimDelivery(db, ref);
+      if (claim === undefined) return;
+      logger.info({ attempt: claim.attempt }, 'delivery sending');
+      if (
+        await fail({ ...ref, attempt: claim.attempt }, { ...refusal, retryable: false }, logger)
+      ) {
+        throw new UnrecoverableError(`${refusal.code}: ${refusal.message}`);
+      }
+      return;
+    }
+
+    const slot = await rateLimiter.reserve({
+      key: sender.id,
+      reservationId: delivery.id,
+      limit: { max: sender.rate_limit_max, window_ms: sender.rate_limit_window_ms },
+    });
+    if (slot.delayMs > 0) {
+      if (token === undefined) throw new Error('a rate-limited job needs its lock token to wait');
+      logger.debug({ delay_ms: slot.delayMs }, 'delivery waits for its rate-limit slot');
+      await job.moveToDelayed(Date.now() + slot.delayMs, token);
+      throw new DelayedError();
+    }
+
+    const claim = await claimDelivery(db, ref);
+    if (claim === undefined) {
+      logger.debug('delivery was claimed elsewhere; nothing to do');
+      return;
+    }
+    const attempt: AttemptRef = { ...ref, attempt: claim.attempt };
+    logger.info({ attempt: attempt.attempt }, 'delivery sending');
+
+    let result: SendResult;
+    try {
+      result = await send(loaded, attempt.attempt);
+    } catch (error) {
+      const failure = classify(error);
+      if (!failure.retryable) {
+        if (await fail(attempt, failure, logger)) {
+          throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
+        }
+        return;
+      }
+      if (isLastAttempt(attempt.attempt, job)) {
+        const exhausted = {
+          code: 'retries_exhausted',
+          message: `gave up after ${attempt.attempt} attempts; last error ${failure.code}: ${failure.message}`,
+          retryable: false,
+        };
+        if (await fail(attempt, exhausted, logger)) {
+          throw new UnrecoverableError(exhausted.message);
+        }
+        return;
+      }
+      if (!(await requeueDelivery(db, attempt, failure))) {
+        logger.warn({ attempt: attempt.attempt }, 'delivery changed while sending; not retried');
+        return;
+      }
+      logger.info(
+        { attempt: attempt.attempt, error_code: failure.code },
+        'delivery queued for a retry',
+      );
+      // BullMQ retries it; the error carries any Retry-After to the backoff strategy.
+      throw error instanceof Error ? error : new Error(failure.message);
+    }
+
+    if (await markDeliverySent(db, attempt, result.providerMessageId)) {
+      logger.info(
+        { attempt: attempt.attempt, provider_message_id: result.providerMessageId },
+        'delivery sent',
+      );
+    } else {
+      logger.warn(
+        { attempt: attempt.attempt, provider_message_id: result.providerMessageId },
+        'delivery was sent but changed meanwhile; outcome not recorded',
+      );
+    }
+  };
+
+  async function send(loaded: DeliveryForSending, attempt: number): Promise<SendResult> {
+    const adapter = await adapters(loaded.sender);
+    const message = deliveryMessage(loaded);
+    return callWithTimeout(
+      (signal) =>
+        // The union of adapters and messages is matched by channel; the adapter re-checks it.
+        (adapter.send as (request: object) => Promise<SendResult>)({
+          message,
+          attempt,
+          deliveryId: loaded.delivery.id,
+          signal,
+        }),
+      config.ADAPTER_TIMEOUT_MS,
+    );
+  }
+
+  async function fail(attempt: AttemptRef, failure: Failure, logger: Logger): Promise<boolean> {
+    const failed = await markDeliveryFailed(db, attempt, failure);
+    if (failed) {
+      logger.info({ attempt: attempt.attempt, error_code: failure.code }, 'delivery failed');
+    }
+    return failed;
+  }
+
+  /**
+   * The dispatcher counts attempts in Postgres (`attempts` survives crashes and re-enqueues);
+   * BullMQ's own ceiling is only a backstop.
+   */
+  function isLastAttempt(attempt: number, job: Job): boolean {
+    return (
+      attempt >= config.DELIVERY_MAX_ATTEMPTS || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
+    );
+  }
+}
+
+function senderRefusal(sender: SendingSender): DeliveryError | undefined {
+  if (sender.role !== 'sending') {
+    return {
+      code: 'sender_cannot_send',
+      message: `sender ${sender.id} is a ${sender.role} session and cannot send`,
+    };
+  }
+  if (sender.status !== 'WORKING') {
+    return {
+      code: 'sender_not_working',
+      message: `sender ${sender.id} is ${sender.status}, not WORKING`,
+    };
+  }
+  return undefined;
+}
+
+function classify(error: unknown): Failure {
+  if (error instanceof RetryableDeliveryError) {
+    return { code: error.code, message: error.message, retryable: true };
+  }
+  if (
+    error instanceof PermanentDeliveryError ||
+    error instanceof PermanentDispatchError ||
+    error instanceof AdapterSetupError
+  ) {
+    return { code: error.code, message: error.message, retryable: false };
+  }
+  // Adapters throw only typed errors; anything else is a bug, which a retry may outlast.
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return { code: 'unexpected_error', message, retryable: true };
+}
