@@ -10,6 +10,10 @@ export default defineConfig({
         find: /^@outbound\/test\/(.*)$/,
         replacement: fileURLToPath(new URL('./test/support/$1.ts', import.meta.url)),
       },
+      {
+        find: /^@outbound\/fakes\/(.*)$/,
+        replacement: fileURLToPath(new URL('./test/fakes/$1.ts', import.meta.url)),
+      },
     ],
   },
   test: {

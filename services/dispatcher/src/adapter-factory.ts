@@ -9,10 +9,15 @@ import { createSandboxOutbox } from './sandbox-outbox.ts';
  */
 export type AdapterFactory = (sender: SendingSender) => Promise<AnyChannelAdapter>;
 
-export function createAdapterFactory(deps: { db: Db; cipher: CredentialsCipher }): AdapterFactory {
+export function createAdapterFactory(deps: {
+  db: Db;
+  cipher: CredentialsCipher;
+  /** How long one provider call may take (HTTP adapters abort their request after it). */
+  timeoutMs: number;
+}): AdapterFactory {
   const sandboxOutbox = createSandboxOutbox(deps.db);
   return async (sender) => {
     const credentials = await loadSenderCredentials(deps.db, deps.cipher, sender.id);
-    return createAdapter(sender, credentials, { sandboxOutbox });
+    return createAdapter(sender, credentials, { sandboxOutbox, timeoutMs: deps.timeoutMs });
   };
 }

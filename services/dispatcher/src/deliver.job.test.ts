@@ -71,7 +71,11 @@ beforeAll(async () => {
   logs = captured.lines;
   rawLogs = captured.raw;
   const dispatcherDb = createDb({ connectionString: database.url, poolMax: 4 });
-  const registry = createAdapterFactory({ db: dispatcherDb, cipher: testCipher });
+  const registry = createAdapterFactory({
+    db: dispatcherDb,
+    cipher: testCipher,
+    timeoutMs: ADAPTER_TIMEOUT_MS,
+  });
   dispatcher = createDispatcher({
     config,
     logger: createLogger(config, { name: 'dispatcher', destination: captured.destination }),

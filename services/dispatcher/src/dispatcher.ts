@@ -75,7 +75,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       db,
       logger,
       rateLimiter: createRateLimiter({ connection, prefix: config.QUEUE_PREFIX }),
-      adapters: deps.adapters ?? createAdapterFactory({ db, cipher: deps.cipher }),
+      adapters:
+        deps.adapters ??
+        createAdapterFactory({ db, cipher: deps.cipher, timeoutMs: config.ADAPTER_TIMEOUT_MS }),
     }),
     sweep: async () => {
       const result = await sweeper.sweep();

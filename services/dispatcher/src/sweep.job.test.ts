@@ -199,4 +199,33 @@ describe('sweeper', () => {
     expect(failed).toMatchObject({ status: 'failed', error_code: 'stuck_in_sending' });
     expect(await queues.deliveries.getJobState(twice.id)).toBe('unknown');
   });
+
+  it('deletes expired idempotency records and keeps live ones', async () => {
+    const { sweeper } = await started();
+    const { organizationId } = await seedSender(db);
+    const record = (key: string, expiresAt: Date) => ({
+      organization_id: organizationId,
+      idempotency_key: key,
+      scope: 'test',
+      fingerprint: 'f',
+      response_status: 202,
+      response_body: '{}',
+      expires_at: expiresAt,
+    });
+    await db
+      .insertInto('idempotency_records')
+      .values([
+        record('expired', new Date(Date.now() - 1_000)),
+        record('live', new Date(Date.now() + 3_600_000)),
+      ])
+      .execute();
+
+    expect((await sweeper.sweep()).idempotencyPurged).toBeGreaterThanOrEqual(1);
+    const left = await db
+      .selectFrom('idempotency_records')
+      .select('idempotency_key')
+      .where('organization_id', '=', organizationId)
+      .execute();
+    expect(left.map((row) => row.idempotency_key)).toEqual(['live']);
+  });
 });

@@ -4,6 +4,7 @@ import {
   type DeliveryRef,
   findStaleQueuedDeliveries,
   findStuckSendingDeliveries,
+  purgeExpiredIdempotencyRecords,
   resetStuckDelivery,
 } from '@outbound/db';
 import { enqueueDeliveries, type Queues } from '@outbound/queue';
@@ -28,6 +29,8 @@ export interface SweepResult {
   failed: number;
   /** Deliveries given a new job (none was waiting, or BullMQ had finished with it). */
   enqueued: number;
+  /** Idempotency records past their expiry, deleted. */
+  idempotencyPurged: number;
 }
 
 /** Job states in which BullMQ will still run the job: the sweeper leaves those alone. */
@@ -41,6 +44,7 @@ const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'wai
  * - a delivery `queued` and untouched for `SWEEPER_QUEUED_AFTER_MS` with no live job (the
  *   enqueue after commit failed, Redis lost it, or BullMQ failed or completed it, e.g.
  *   "stalled more than allowable limit"): a new job, id = delivery id.
+ * It also deletes idempotency records past their expiry.
  * Safe to run in several dispatchers at once: every move is conditional.
  */
 export function createSweeper(deps: SweeperDeps) {
@@ -50,7 +54,7 @@ export function createSweeper(deps: SweeperDeps) {
   const stuckAfterMs = config.ADAPTER_TIMEOUT_MS + config.WORKER_LOCK_DURATION_MS;
 
   async function sweep(): Promise<SweepResult> {
-    const result: SweepResult = { reset: 0, failed: 0, enqueued: 0 };
+    const result: SweepResult = { reset: 0, failed: 0, enqueued: 0, idempotencyPurged: 0 };
     const claimedBefore = new Date(Date.now() - stuckAfterMs);
     const stuck = await findStuckSendingDeliveries(db, { claimedBefore, limit: pageSize });
     const requeued: DeliveryRef[] = [];
@@ -87,6 +91,7 @@ export function createSweeper(deps: SweeperDeps) {
       if (stale.length < pageSize) break;
       afterId = stale[stale.length - 1]!.id;
     }
+    result.idempotencyPurged = await purgeExpiredIdempotencyRecords(db);
     return result;
   }
 
