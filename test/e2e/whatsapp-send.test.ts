@@ -1,6 +1,3 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestDatabase,
@@ -9,10 +6,7 @@ import {
   type TestDatabase,
   type TestRedis,
 } from '../support/harness.ts';
-import { startServiceProcess, type ServiceProcess } from '../support/service-process.ts';
-
-const run = promisify(execFile);
-const entry = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+import { startStack, type Stack } from '../support/stack.ts';
 
 interface SendStatus {
   send: {
@@ -34,36 +28,24 @@ interface SendStatus {
 describe('a WhatsApp send, end to end', () => {
   let database: TestDatabase;
   let redis: TestRedis;
-  const processes: ServiceProcess[] = [];
+  let stack: Stack | undefined;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     redis = createTestRedis();
   });
   afterAll(async () => {
-    await Promise.all(processes.map((service) => service.stop('SIGKILL')));
+    await Promise.all([stack?.api.stop('SIGKILL'), stack?.dispatcher.stop('SIGKILL')]);
     await redis.clear();
     await database.drop();
   });
 
   it('delivers the reference example to every group once', async () => {
     const env = testEnv(database, redis, { HOST: '127.0.0.1', LOG_LEVEL: 'info' });
-    const api = startServiceProcess(entry('services/api/src/main.ts'), env);
-    const dispatcher = startServiceProcess(entry('services/dispatcher/src/main.ts'), env);
-    processes.push(api, dispatcher);
-    const url = String((await api.waitForLog((line) => typeof line.url === 'string')).url);
-    await dispatcher.waitForLog((line) => line.msg === 'dispatcher ready');
+    stack = await startStack(env);
+    const { url } = stack;
 
-    const { stdout } = await run(
-      process.execPath,
-      [entry('services/cli/src/main.ts'), 'seed-demo', '--json'],
-      { env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'silent' } },
-    );
-    const demo = JSON.parse(stdout) as {
-      api_key: string;
-      sessions: { working: string };
-      group_ids: string[];
-    };
+    const demo = await stack.seedDemo();
     const headers = {
       Authorization: `Bearer ${demo.api_key}`,
       'Content-Type': 'application/json',

@@ -4,6 +4,18 @@ import type { Executor } from './executor.ts';
 
 export type ApiKeySummary = Omit<ApiKey, 'key_hash'>;
 
+/** Every column but the hash, which never leaves this module. */
+const SUMMARY_COLUMNS = [
+  'id',
+  'organization_id',
+  'actor_user_id',
+  'name',
+  'prefix',
+  'created_at',
+  'last_used_at',
+  'revoked_at',
+] as const;
+
 export interface CreateApiKeyOptions {
   organizationId: string;
   actorUserId: string;
@@ -26,16 +38,7 @@ export async function createApiKey(
       prefix: generated.prefix,
       key_hash: generated.hash,
     })
-    .returning([
-      'id',
-      'organization_id',
-      'actor_user_id',
-      'name',
-      'prefix',
-      'created_at',
-      'last_used_at',
-      'revoked_at',
-    ])
+    .returning(SUMMARY_COLUMNS)
     .executeTakeFirstOrThrow();
   return { key: generated.key, record };
 }
@@ -80,18 +83,7 @@ export async function revokeApiKey(db: Executor, idOrPrefix: string): Promise<bo
 }
 
 export async function listApiKeys(db: Executor, organizationId?: string): Promise<ApiKeySummary[]> {
-  let query = db
-    .selectFrom('api_keys')
-    .select([
-      'id',
-      'organization_id',
-      'actor_user_id',
-      'name',
-      'prefix',
-      'created_at',
-      'last_used_at',
-      'revoked_at',
-    ]);
+  let query = db.selectFrom('api_keys').select(SUMMARY_COLUMNS);
   if (organizationId !== undefined) query = query.where('organization_id', '=', organizationId);
   return query.orderBy('id').execute();
 }
