@@ -19,3 +19,4 @@ export * from './repositories/session-groups.repository.ts';
 export * from './repositories/send-reads.repository.ts';
 export * from './repositories/deliveries.repository.ts';
 export * from './repositories/media-objects.repository.ts';
+export * from './repositories/whatsapp-drafts.repository.ts';

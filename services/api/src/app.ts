@@ -12,6 +12,7 @@ import { errorHandler, notFound } from './errors/error.middleware.ts';
 import { accessLog } from './http/access-log.middleware.ts';
 import { requestId } from './http/request-id.middleware.ts';
 import { createMediaIngest } from './media/media-ingest.ts';
+import { draftsRoutes } from './routes/drafts.routes.ts';
 import { groupsRoutes } from './routes/groups.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { mediaRoutes } from './routes/media.routes.ts';
@@ -90,6 +91,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     ...groupsRoutes({ db }),
     ...sandboxRoutes({ db }),
     ...mediaRoutes({ db, config }),
+    ...draftsRoutes({ db, config }),
     ...(options.routes ?? []),
   ];
   const router = express.Router();

@@ -32,7 +32,9 @@ export function mountRoutes(
     const handlers: RequestHandler[] = [];
     if (route.auth === 'api-key') handlers.push(options.authenticate);
     const contentTypes = bodyContentTypes(route);
-    if (contentTypes.length > 0) handlers.push(requireContentType(contentTypes));
+    if (contentTypes.length > 0) {
+      handlers.push(requireContentType(contentTypes, route.request?.refusedBodyTypes ?? {}));
+    }
     handlers.push(...(route.middleware ?? []));
     handlers.push(async (req, res) => {
       const input = validateInput(route.request ?? {}, req);
@@ -55,14 +57,20 @@ function bodyContentTypes(route: Route): BodyContentType[] {
 }
 
 /** A body of another type would otherwise reach validation as "missing": say what is wrong. */
-function requireContentType(accepted: readonly BodyContentType[]): RequestHandler {
+function requireContentType(
+  accepted: readonly BodyContentType[],
+  refused: Readonly<Record<string, string>>,
+): RequestHandler {
   return (req, _res, next) => {
     // Without a Content-Type (or a body) there is nothing to refuse: validation reports it.
     const contentType = req.get('content-type');
     if (contentType !== undefined && req.is(accepted as BodyContentType[]) === false) {
+      const explained = Object.keys(refused).find((type) => req.is(type) === type);
       throw AppError.of(
         'unsupported_media_type',
-        `Content-Type ${contentType} is not accepted here; send ${accepted.join(' or ')}`,
+        explained === undefined
+          ? `Content-Type ${contentType} is not accepted here; send ${accepted.join(' or ')}`
+          : `${refused[explained]}; send ${accepted.join(' or ')}`,
         { accepted: [...accepted] },
       );
     }

@@ -42,6 +42,11 @@ export interface RequestSpec {
    * routing layer refuses every other content type with 415.
    */
   form?: z.ZodType;
+  /**
+   * Why a body type the route does not take is refused (`{ 'multipart/form-data': '…' }`):
+   * the 415 carries this message instead of the generic one.
+   */
+  refusedBodyTypes?: Readonly<Record<string, string>>;
 }
 
 type Parsed<Spec, Key extends keyof RequestSpec> = Spec extends {
