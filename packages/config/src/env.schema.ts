@@ -75,6 +75,10 @@ export const envSchema = z.object({
   WORKER_STALLED_INTERVAL_MS: milliseconds.default(30_000),
   WORKER_MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(1),
   POLL_INTERVAL_MS: milliseconds.default(1_000),
+  RECONCILE_INTERVAL_MS: milliseconds.default(30_000),
+  SCHEDULE_MIN_INTERVAL_MS: milliseconds.default(1_000),
+  SCHEDULE_MAX_INTERVAL_MS: milliseconds.default(366 * 24 * 3_600_000),
+  SCHEDULE_MAX_OCCURRENCES: positiveInt.default(1_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -63,6 +63,17 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads schedule bounds and refuses a minimum interval above the maximum', () => {
+    const config = loadConfig({});
+    expect(config.SCHEDULE_MIN_INTERVAL_MS).toBe(1_000);
+    expect(config.SCHEDULE_MAX_INTERVAL_MS).toBe(366 * 24 * 3_600_000);
+    expect(config.SCHEDULE_MAX_OCCURRENCES).toBe(1_000);
+    expect(config.RECONCILE_INTERVAL_MS).toBe(30_000);
+    expect(() =>
+      loadConfig({ SCHEDULE_MIN_INTERVAL_MS: '5000', SCHEDULE_MAX_INTERVAL_MS: '4000' }),
+    ).toThrow(/SCHEDULE_MIN_INTERVAL_MS: must not exceed SCHEDULE_MAX_INTERVAL_MS \(4000\)/);
+  });
+
   it('documents every variable in .env.example, and nothing else', () => {
     const example = readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8');
     const documented = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);

@@ -26,6 +26,15 @@ const configSchema = envSchema
       });
     }
   })
+  .superRefine((env, ctx) => {
+    if (env.SCHEDULE_MIN_INTERVAL_MS > env.SCHEDULE_MAX_INTERVAL_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SCHEDULE_MIN_INTERVAL_MS'],
+        message: `must not exceed SCHEDULE_MAX_INTERVAL_MS (${env.SCHEDULE_MAX_INTERVAL_MS})`,
+      });
+    }
+  })
   .transform((env) => ({
     ...env,
     CREDENTIALS_ENCRYPTION_KEY: env.CREDENTIALS_ENCRYPTION_KEY ?? DEVELOPMENT_CREDENTIALS_KEY,

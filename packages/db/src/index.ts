@@ -20,3 +20,7 @@ export * from './repositories/send-reads.repository.ts';
 export * from './repositories/deliveries.repository.ts';
 export * from './repositories/media-objects.repository.ts';
 export * from './repositories/whatsapp-drafts.repository.ts';
+export * from './repositories/schedules.repository.ts';
+export * from './repositories/schedule-cancel.repository.ts';
+export * from './repositories/send-pages.repository.ts';
+export * from './repositories/savepoint.ts';

@@ -26,6 +26,19 @@ export {
   type QueuesOptions,
 } from './queues.ts';
 export {
+  firstFiringAt,
+  listScheduleJobSchedulers,
+  ONE_SHOT_EVERY_MS,
+  POLL_DUE_SCHEDULER_ID,
+  removeScheduleJobScheduler,
+  scheduleIdOfJobScheduler,
+  upsertFixedJobSchedulers,
+  upsertScheduleJobScheduler,
+  type ScheduleJobScheduler,
+  type ScheduleTiming,
+} from './job-schedulers.ts';
+export { nextSlotAfter } from './schedule-slots.ts';
+export {
   createRateLimiter,
   type RateLimiter,
   type RateLimiterOptions,
