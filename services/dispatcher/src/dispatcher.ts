@@ -9,16 +9,17 @@ import {
   closeQueues,
   createQueues,
   createRateLimiter,
-  DEFAULT_JOB_OPTIONS,
-  JOBS,
   QUEUE_NAMES,
-  SWEEPER_SCHEDULER_ID,
   type QueueName,
+  upsertFixedJobSchedulers,
 } from '@outbound/queue';
 import { type AdapterFactory, createAdapterFactory } from './adapter-factory.ts';
 import { createDeliverJob } from './deliver.job.ts';
 import { deliveryBackoff } from './delivery-backoff.ts';
 import { placeholderJobHandlers, runJob, type JobHandlers } from './job-handlers.ts';
+import { createDuePoller, type DuePoller } from './poll-due.job.ts';
+import { createScheduleRunner, type ScheduleRunner } from './run-schedule.job.ts';
+import { createScheduleReconciler, type ScheduleReconciler } from './schedule-reconciler.ts';
 import { createSweeper, type Sweeper } from './sweep.job.ts';
 
 export interface DispatcherDeps {
@@ -34,6 +35,8 @@ export interface DispatcherDeps {
     | 'ADAPTER_TIMEOUT_MS'
     | 'SWEEPER_INTERVAL_MS'
     | 'SWEEPER_QUEUED_AFTER_MS'
+    | 'POLL_INTERVAL_MS'
+    | 'RECONCILE_INTERVAL_MS'
   >;
   logger: Logger;
   /** Closed by `close()`. */
@@ -51,12 +54,19 @@ export interface DispatcherDeps {
 export interface Dispatcher {
   /**
    * Checks that Redis never evicts keys (rejects with `RedisPolicyError` otherwise, starting
-   * nothing), starts one worker per queue, upserts the shared sweeper scheduler and logs
+   * nothing), starts one worker per queue, upserts the shared `poll-due` and sweeper
+   * schedulers, reconciles schedules once (then every `RECONCILE_INTERVAL_MS`) and logs
    * "dispatcher ready".
    */
   start(): Promise<void>;
   /** The sweeper this dispatcher runs on each `sweep` job; tests call it directly. */
   readonly sweeper: Sweeper;
+  /** The due-work poller this dispatcher runs on each `poll-due` job. */
+  readonly poller: DuePoller;
+  /** Fires schedule occurrences (`run-schedule` jobs, and the poller's schedules source). */
+  readonly scheduleRunner: ScheduleRunner;
+  /** Heals schedule job schedulers from Postgres. */
+  readonly reconciler: ScheduleReconciler;
   /**
    * Stops taking jobs, waits for the jobs in progress to finish, then closes the Redis
    * connection and the database pool. Safe to call more than once, or before `start`.
@@ -68,6 +78,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { config, logger, connection, db } = deps;
   const queues = createQueues({ connection, prefix: config.QUEUE_PREFIX });
   const sweeper = createSweeper({ config, db, queues, logger });
+  const scheduleRunner = createScheduleRunner({ db, queues, logger });
+  const poller = createDuePoller({ sources: [scheduleRunner.dueSource], queues, logger });
+  const reconciler = createScheduleReconciler({ config, db, queues, logger });
   const handlers: JobHandlers = {
     ...placeholderJobHandlers(logger),
     deliver: createDeliverJob({
@@ -79,6 +92,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         deps.adapters ??
         createAdapterFactory({ db, cipher: deps.cipher, timeoutMs: config.ADAPTER_TIMEOUT_MS }),
     }),
+    runSchedule: async (payload) => {
+      await scheduleRunner.run(payload);
+    },
+    pollDue: async () => {
+      await poller.poll();
+    },
     sweep: async () => {
       const result = await sweeper.sweep();
       if (result.reset + result.failed + result.enqueued > 0) logger.info(result, 'swept');
@@ -88,6 +107,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const names = Object.values(QUEUE_NAMES);
   const workers: Worker[] = [];
   let closing: Promise<void> | undefined;
+  let reconcileTimer: NodeJS.Timeout | undefined;
+  let reconciling: Promise<void> | undefined;
 
   connection.on('error', (error) => logger.error({ err: error }, 'redis connection error'));
 
@@ -126,21 +147,43 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       workers.push(worker);
     }
     await Promise.all(workers.map((worker) => worker.waitUntilReady()));
-    // Every dispatcher upserts the same scheduler id, so however many run there is one sweep.
-    // One attempt: a failed sweep is simply done again at the next interval.
-    const { removeOnComplete, removeOnFail } = DEFAULT_JOB_OPTIONS.scheduler;
-    await queues.scheduler.upsertJobScheduler(
-      SWEEPER_SCHEDULER_ID,
-      { every: config.SWEEPER_INTERVAL_MS },
-      { name: JOBS.sweep.name, data: {}, opts: { attempts: 1, removeOnComplete, removeOnFail } },
-    );
+    // Every dispatcher upserts the same scheduler ids, so however many run there is one of each.
+    await upsertFixedJobSchedulers(queues, {
+      pollEveryMs: config.POLL_INTERVAL_MS,
+      sweepEveryMs: config.SWEEPER_INTERVAL_MS,
+    });
+    await reconcileInBackground();
     logger.info(
       { queues: names, concurrency: config.DISPATCHER_CONCURRENCY, prefix: config.QUEUE_PREFIX },
       'dispatcher ready',
     );
   }
 
+  /** One reconcile at a time; a failure is logged and the next interval tries again. */
+  function reconcileInBackground(): Promise<void> {
+    reconciling ??= reconciler
+      .reconcile()
+      .then(
+        () => undefined,
+        (error: unknown) => logger.warn({ err: error }, 'reconciling schedules failed'),
+      )
+      .finally(() => {
+        reconciling = undefined;
+        if (closing === undefined) {
+          clearTimeout(reconcileTimer);
+          reconcileTimer = setTimeout(
+            () => void reconcileInBackground(),
+            config.RECONCILE_INTERVAL_MS,
+          );
+          reconcileTimer.unref();
+        }
+      });
+    return reconciling;
+  }
+
   async function shutDown(): Promise<void> {
+    clearTimeout(reconcileTimer);
+    await reconciling;
     const closed = await Promise.allSettled(workers.map((worker) => worker.close()));
     await closeQueues(queues).catch(() => {});
     await disconnect(connection);
@@ -158,6 +201,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   return {
     start,
     sweeper,
+    poller,
+    scheduleRunner,
+    reconciler,
     close: () => (closing ??= shutDown()),
   };
 }
