@@ -19,6 +19,7 @@ import { mediaRoutes } from './routes/media.routes.ts';
 import { meRoutes } from './routes/me.routes.ts';
 import { openApiRoutes } from './routes/openapi.routes.ts';
 import { sandboxRoutes } from './routes/sandbox.routes.ts';
+import { schedulesRoutes } from './routes/schedules.routes.ts';
 import { sendsRoutes } from './routes/sends.routes.ts';
 import { sessionsRoutes } from './routes/sessions.routes.ts';
 import { mountRoutes } from './routing/mount-routes.ts';
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
       queues: deps.queues,
       mediaIngest: createMediaIngest({ db, config }),
     }),
+    ...schedulesRoutes({ db, queues: deps.queues }),
     ...sessionsRoutes({ db }),
     ...groupsRoutes({ db }),
     ...sandboxRoutes({ db }),

@@ -12,7 +12,8 @@ import {
   type SeededOrganization,
 } from '../test-support/seed.ts';
 import { startTestApp, type TestApp } from '../test-support/test-app.ts';
-import { sendAcceptedSchema, type SendAccepted } from './sends.schema.ts';
+import { scheduleResponseSchema } from './schedules.schema.ts';
+import { scheduleAcceptedSchema, sendAcceptedSchema, type SendAccepted } from './sends.schema.ts';
 
 const MAX_FILES = 3;
 const MAX_BYTES = 4_096;
@@ -329,12 +330,45 @@ describe('POST /v2/outbound/sends as multipart/form-data', () => {
     expect(error.message).toContain(`at most ${MAX_FILES}; got 4`);
   });
 
-  it('answers schedule in a form with 422 not_supported', async () => {
-    await expectRefused(
-      postForm([...baseForm(), ['text', 'x'], ['schedule', '{"first_run_at_ms":1777809600000}']]),
-      422,
-      'not_supported',
+  it('schedules a form holding schedule as JSON, keeping its file for the occurrences', async () => {
+    const before = await counts();
+    const firstRun = Date.now() + 3_600_000;
+    const response = await postForm([
+      ...baseForm(),
+      ['text', 'caption'],
+      ['schedule', JSON.stringify({ first_run_at_ms: firstRun })],
+      ['files', TINY_PNG, 'a.png', 'image/png'],
+    ]);
+    expect(response.status).toBe(202);
+    const { schedule } = scheduleAcceptedSchema.strict().parse(await response.json());
+    expect(schedule).toMatchObject({ next_run_at_ms: firstRun, interval_ms: null });
+    const row = await database.db
+      .selectFrom('schedules')
+      .select('content')
+      .where('id', '=', schedule.schedule_id)
+      .executeTakeFirstOrThrow();
+    const content = whatsappSendContentSchema.parse(row.content);
+    expect(content.text).toBe('caption');
+    expect(content.media.map((item) => [item.filename, item.sha256])).toEqual([
+      ['a.png', sha256(TINY_PNG)],
+    ]);
+    expect(await counts()).toEqual({ sends: before.sends, media: before.media + 1 });
+    const shown = await fetch(`${api.url}/v2/outbound/schedules/${schedule.schedule_id}`, {
+      headers: acme.headers,
+    });
+    const { schedule: view } = scheduleResponseSchema.parse(await shown.json());
+    expect(view.media).toEqual([
+      expect.objectContaining({ url: content.media[0]?.url, mimetype: 'image/png' }),
+    ]);
+  });
+
+  it('refuses a form whose schedule is not valid JSON with 400 naming it', async () => {
+    const error = await expectRefused(
+      postForm([...baseForm(), ['text', 'x'], ['schedule', '{first_run_at_ms: 1}']]),
+      400,
+      'validation_failed',
     );
+    expect(error.details).toMatchObject({ issues: [{ path: 'schedule', code: 'invalid_json' }] });
   });
 
   it('replays the same form and refuses the same key with another file', async () => {

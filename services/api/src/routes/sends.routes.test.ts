@@ -8,7 +8,11 @@ import {
   type SeededOrganization,
 } from '../test-support/seed.ts';
 import { startTestApp, type TestApp } from '../test-support/test-app.ts';
-import { sendAcceptedSchema, sendStatusResponseSchema } from './sends.schema.ts';
+import {
+  scheduleAcceptedSchema,
+  sendAcceptedSchema,
+  sendStatusResponseSchema,
+} from './sends.schema.ts';
 
 const redis = createTestRedis();
 let database: TestDatabase;
@@ -262,13 +266,21 @@ describe('POST /v2/outbound/sends: validation', () => {
     expect(error.message).toMatch(/text is required when there is no media/);
   });
 
-  it('answers schedule with 422 not_supported and sends nothing', async () => {
-    const error = await expectRefused(
-      validSend({ schedule: { first_run_at_ms: 1777809600000, interval_ms: 3600000 } }),
-      422,
-      'not_supported',
+  it('answers a schedule with 202 and the schedule instead of a send, sending nothing', async () => {
+    const before = await sendCount();
+    const firstRun = Date.now() + 3_600_000;
+    const response = await postSend(
+      validSend({ schedule: { first_run_at_ms: firstRun, interval_ms: 3_600_000 } }),
     );
-    expect(error.message).toBe('scheduled sends are not supported yet');
+    expect(response.status).toBe(202);
+    const accepted = scheduleAcceptedSchema.strict().parse(await response.json());
+    expect(accepted.schedule).toMatchObject({
+      status: 'accepted',
+      next_run_at_ms: firstRun,
+      interval_ms: 3_600_000,
+      max_occurrences: 1,
+    });
+    expect(await sendCount()).toBe(before);
   });
 
   it('refuses a JSON body sent as text/plain with 415', async () => {

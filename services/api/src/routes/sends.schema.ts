@@ -1,4 +1,4 @@
-import { deliveryStatusSchema, sendStatusSchema } from '@outbound/domain';
+import { deliveryStatusSchema, sendOriginSchema, sendStatusSchema } from '@outbound/domain';
 import { z } from 'zod';
 
 /** Limits of `POST /v2/outbound/sends`, from the reference. */
@@ -48,12 +48,47 @@ const groupIdsSchema = z
       '1–100, each at most once.',
   });
 
-const scheduleSchema = z.record(z.string(), z.unknown()).meta({
-  description:
-    'Scheduled sends are not supported yet: a request carrying `schedule` is answered ' +
-    '422 `not_supported`, never silently sent now.',
-  example: { first_run_at_ms: 1777809600000, interval_ms: 3600000, max_occurrences: 3 },
-});
+/** Latest instant a JavaScript Date can hold. */
+const MAX_EPOCH_MS = 8_640_000_000_000_000;
+
+const scheduleSchema = z
+  .strictObject({
+    first_run_at_ms: z
+      .int()
+      .min(0)
+      .max(MAX_EPOCH_MS)
+      .meta({
+        description:
+          'When the first (or only) occurrence is due, in epoch milliseconds. At most 5 s in ' +
+          'the past (400 otherwise); a time already reached fires at once.',
+      }),
+    interval_ms: z
+      .int()
+      .positive()
+      .optional()
+      .meta({
+        description:
+          'Time between occurrences, within the configured bounds (1 s to 366 days by ' +
+          'default). Omit it for a one-shot scheduled send.',
+      }),
+    max_occurrences: z
+      .int()
+      .min(1)
+      .optional()
+      .meta({
+        description:
+          'How many sends the schedule makes, at most the configured maximum (1000 by ' +
+          'default); 1 when omitted. Above 1 needs `interval_ms`.',
+      }),
+  })
+  .meta({
+    id: 'WhatsappSendSchedule',
+    description:
+      'Send later, and optionally repeatedly: occurrence N is due at `first_run_at_ms + ' +
+      '(N − 1) · interval_ms`. If Outbound could not fire for a while, a schedule fires once for ' +
+      'the slots it missed and continues at its next future slot.',
+    example: { first_run_at_ms: 1777809600000, interval_ms: 3600000, max_occurrences: 3 },
+  });
 
 /**
  * The body of `POST /v2/outbound/sends`. Unknown fields are refused (400 naming them) rather
@@ -117,7 +152,7 @@ export const sendFormSchema = z
       description: 'A JSON array of media items, as in the JSON body.',
     }),
     schedule: z.string().optional().meta({
-      description: 'A JSON object; not supported yet (422 `not_supported`).',
+      description: 'A JSON object, as `schedule` in the JSON body.',
     }),
     files: z
       .array(binaryFile)
@@ -161,6 +196,33 @@ export const sendAcceptedSchema = z
 
 export type SendAccepted = z.output<typeof sendAcceptedSchema>;
 
+/** The answer to an accepted (or replayed) scheduled send: no send yet, the schedule instead. */
+export const scheduleAcceptedSchema = z
+  .object({
+    status: acceptedStatusSchema,
+    request_id: z.string().meta({ description: "This request's id (X-Request-Id)." }),
+    schedule: z.object({
+      status: acceptedStatusSchema.meta({
+        description: 'As first answered: a replay repeats the original schedule unchanged.',
+      }),
+      schedule_id: z.uuid(),
+      workflow_id: z.string().meta({
+        description: '`outbound:text-send-schedule:<schedule_id>`, the id of its job scheduler.',
+      }),
+      next_run_at_ms: z.int().meta({ description: 'When the first occurrence is due.' }),
+      interval_ms: z.int().nullable().meta({ description: 'Null for a one-shot send.' }),
+      max_occurrences: z.int(),
+    }),
+  })
+  .meta({ id: 'WhatsappScheduleAccepted' });
+
+export type ScheduleAccepted = z.output<typeof scheduleAcceptedSchema>;
+
+/** What `POST /v2/outbound/sends` answers: a send now, or a schedule. */
+export const sendCommandAcceptedSchema = z.union([sendAcceptedSchema, scheduleAcceptedSchema]);
+
+export type SendCommandAccepted = z.output<typeof sendCommandAcceptedSchema>;
+
 const epochMs = z.int().nullable();
 
 /** `GET /v2/outbound/sends/{send_id}`: the send now, one result per recipient. */
@@ -202,3 +264,29 @@ export const sendStatusResponseSchema = z
   .meta({ id: 'WhatsappSendStatus' });
 
 export type SendStatusResponse = z.output<typeof sendStatusResponseSchema>;
+
+/** `GET /v2/outbound/sends`: a page of the organization's sends, newest first. */
+export const sendPageSchema = z
+  .object({
+    request_id: z.string().meta({ description: "This request's id (X-Request-Id)." }),
+    sends: z.array(
+      z.object({
+        send_id: z.uuid(),
+        status: sendStatusSchema,
+        session_id: z.uuid(),
+        origin: sendOriginSchema,
+        schedule_id: z.uuid().nullable(),
+        occurrence: z.int().nullable(),
+        planned_at_ms: z.int().meta({ description: 'When the send was due.' }),
+        request_id: z.string().nullable(),
+        created_at_ms: z.int(),
+        updated_at_ms: z.int(),
+      }),
+    ),
+    next_cursor: z.string().nullable().meta({
+      description: 'Pass as `cursor` for the next (older) page; null on the last page.',
+    }),
+  })
+  .meta({ id: 'WhatsappSendPage' });
+
+export type SendPage = z.output<typeof sendPageSchema>;
