@@ -24,6 +24,18 @@ export interface Stack {
   seedDemo(): Promise<SeededDemo>;
 }
 
+/** One more dispatcher process, resolved once it is ready. */
+export async function startDispatcher(env: Record<string, string>): Promise<ServiceProcess> {
+  const dispatcher = startServiceProcess(entry('services/dispatcher/src/main.ts'), env);
+  try {
+    await dispatcher.waitForLog((line) => line.msg === 'dispatcher ready');
+    return dispatcher;
+  } catch (error) {
+    await dispatcher.stop('SIGKILL');
+    throw error;
+  }
+}
+
 /** The API and one dispatcher as their own processes, as `pnpm start` runs them, once both are ready. */
 export async function startStack(env: Record<string, string>): Promise<Stack> {
   const api = startServiceProcess(entry('services/api/src/main.ts'), env);
