@@ -36,12 +36,23 @@ export interface AdapterContractSubject<C extends Channel> {
   timeout: (() => Promise<ContractScenario<C>>) | NotApplicable;
   /** The provider answers 429 or 503 with `Retry-After`; `retryAfterMs` is what it asked for. */
   retryAfter: (() => Promise<ContractScenario<C> & { retryAfterMs: number }>) | NotApplicable;
+  /**
+   * The credentials the scenarios' adapters hold (api keys, passwords, client secrets, refresh
+   * tokens). None may appear in any rejection: its message, its enumerable fields, or those of
+   * its causes, since all of them can reach a log line.
+   */
+  secrets?: readonly string[];
 }
 
 /** A message each channel's schema refuses, for the `invalid_message` case. */
 const INVALID_MESSAGES: { [C in Channel]: MessageInputOf<C> } = {
   whatsapp: { channel: 'whatsapp', chatId: '' },
-  email: { channel: 'email', to: ['not an address'], subject: 'hello' },
+  email: {
+    channel: 'email',
+    from: { address: 'sender@example.com' },
+    to: ['not an address'],
+    subject: 'hello',
+  },
   sms: { channel: 'sms', to: '0800 not e164', text: 'hello' },
 };
 
@@ -54,6 +65,20 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected the send to be rejected, but it resolved');
 }
 
+/** Everything of an error a logger may print: messages and string fields, causes included. */
+function loggableText(error: unknown, depth = 0): string {
+  if (depth > 5 || typeof error !== 'object' || error === null) return String(error);
+  const parts: string[] = [];
+  if (error instanceof Error) parts.push(error.message);
+  for (const [key, value] of Object.entries(error)) {
+    if (key === 'cause') continue;
+    parts.push(typeof value === 'object' ? loggableText(value, depth + 1) : String(value));
+  }
+  const cause: unknown = (error as { cause?: unknown }).cause;
+  if (cause !== undefined) parts.push(loggableText(cause, depth + 1));
+  return parts.join('\n');
+}
+
 /**
  * The contract every channel adapter passes (the way BullMQ runs one conformance suite against
  * every backend). Call it inside a test file: `describeAdapterContract('sandbox', subject)`.
@@ -63,6 +88,15 @@ export function describeAdapterContract<C extends Channel>(
   subject: AdapterContractSubject<C>,
 ): void {
   describe(`${name} adapter contract`, () => {
+    const secrets = subject.secrets ?? [];
+    /** The rejection of `promise`, checked to carry no credential. */
+    const rejection = async (promise: Promise<unknown>) => {
+      const error = await rejectionOf(promise);
+      const text = loggableText(error);
+      for (const secret of secrets) expect(text).not.toContain(secret);
+      return error;
+    };
+
     it('declares its channel', async () => {
       const { adapter } = await subject.success();
       expect(adapter.channel).toBe(subject.channel);
@@ -88,7 +122,7 @@ export function describeAdapterContract<C extends Channel>(
 
     it('rejects a permanent failure with a PermanentDeliveryError', async () => {
       const { adapter, request } = await subject.permanentFailure();
-      const error = await rejectionOf(adapter.send(request));
+      const error = await rejection(adapter.send(request));
       expect(error).toBeInstanceOf(PermanentDeliveryError);
       expect(error).not.toBeInstanceOf(RetryableDeliveryError);
       expect((error as PermanentDeliveryError).code).toMatch(/^[a-z_]+$/);
@@ -96,7 +130,7 @@ export function describeAdapterContract<C extends Channel>(
 
     it('rejects a transient failure with a RetryableDeliveryError, and the retry succeeds', async () => {
       const { adapter, request } = await subject.retryableFailure();
-      const error = await rejectionOf(adapter.send(request));
+      const error = await rejection(adapter.send(request));
       expect(error).toBeInstanceOf(RetryableDeliveryError);
       expect(error).not.toBeInstanceOf(PermanentDeliveryError);
       const retried = await adapter.send({ ...request, attempt: request.attempt + 1 });
@@ -106,7 +140,7 @@ export function describeAdapterContract<C extends Channel>(
 
     it('refuses a malformed message as a permanent invalid_message', async () => {
       const { adapter, request } = await subject.success();
-      const error = await rejectionOf(
+      const error = await rejection(
         adapter.send({ ...request, message: INVALID_MESSAGES[subject.channel] }),
       );
       expect(error).toBeInstanceOf(PermanentDeliveryError);
@@ -117,7 +151,7 @@ export function describeAdapterContract<C extends Channel>(
     if (typeof timeout === 'function') {
       it('gives up on a provider that does not answer with a retryable timeout', async () => {
         const { adapter, request } = await timeout();
-        const error = await rejectionOf(adapter.send(request));
+        const error = await rejection(adapter.send(request));
         expect(error).toBeInstanceOf(RetryableDeliveryError);
         expect((error as RetryableDeliveryError).code).toBe('timeout');
       });
@@ -125,7 +159,7 @@ export function describeAdapterContract<C extends Channel>(
     if (typeof retryAfter === 'function') {
       it("passes on the provider's Retry-After", async () => {
         const { adapter, request, retryAfterMs } = await retryAfter();
-        const error = await rejectionOf(adapter.send(request));
+        const error = await rejection(adapter.send(request));
         expect(error).toBeInstanceOf(RetryableDeliveryError);
         expect((error as RetryableDeliveryError).retryAfterMs).toBe(retryAfterMs);
       });

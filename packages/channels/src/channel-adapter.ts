@@ -30,15 +30,62 @@ export const whatsappMessageSchema = z
   });
 export type WhatsappMessage = z.infer<typeof whatsappMessageSchema>;
 
-export const emailAttachmentSchema = mediaItemSchema.required({ filename: true });
+/** How many attachment bytes (decoded) one email may carry: Gmail's limit, the lowest we serve. */
+export const EMAIL_ATTACHMENTS_MAX_BYTES = 25 * 1024 * 1024;
+
+/** A MIME type (`type/subtype`, RFC 6838 names), with parameters if any (`; charset=utf-8`). */
+const mimeType =
+  /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(?:\s*;\s*[\w!#$&^.+-]+=(?:[\w!#$&^.+-]+|"[^"\r\n]*"))*$/;
+
+/**
+ * A file attached to an email, carried whole rather than by URL: email drafts keep attachment
+ * bytes in Postgres (`email_draft_attachments.data`), and both Gmail and SMTP take the bytes
+ * inside the message. `contentBase64` is standard padded base64 (RFC 4648 §4) of the file.
+ * WhatsApp media stay `MediaItem`s.
+ */
+export const emailAttachmentSchema = z.object({
+  filename: z.string().min(1).max(255),
+  contentType: z.string().max(255).regex(mimeType, 'a MIME type such as application/pdf'),
+  contentBase64: z.base64(),
+});
 export type EmailAttachment = z.infer<typeof emailAttachmentSchema>;
 
+/**
+ * Who an email is from: an address and, optionally, the display name beside it. No line breaks
+ * in the name: it becomes part of a header.
+ */
+export const emailMailboxSchema = z.object({
+  address: z.email(),
+  name: z
+    .string()
+    .max(256)
+    .regex(/^[^\r\n]*$/, 'a name on one line')
+    .optional(),
+});
+export type EmailMailbox = z.infer<typeof emailMailboxSchema>;
+
+/**
+ * One email, as one provider call sends it: every address in `to`, `cc` and `bcc` gets the same
+ * message; Bcc addresses are never visible to the others.
+ *
+ * `from` is part of the message, not of the sender's settings: the dispatcher fills it from the
+ * sender's row (`senders.address`, and a display name if it has one), so one place holds a
+ * sender's address. A provider may refuse or rewrite a `from` its account may not use (Gmail
+ * replaces an address that is neither the account's nor one of its verified "send as" aliases;
+ * an SMTP server may answer 553, a permanent `rejected_by_provider`).
+ *
+ * Attachments total at most `EMAIL_ATTACHMENTS_MAX_BYTES` once decoded. With both `text` and
+ * `html` the message is multipart/alternative; attachments make it multipart/mixed.
+ */
 export const emailMessageSchema = z
   .object({
     channel: z.literal('email'),
+    from: emailMailboxSchema,
     to: z.array(z.email()).min(1),
     cc: z.array(z.email()).default([]),
     bcc: z.array(z.email()).default([]),
+    /** Where replies go, when not to `from`. */
+    replyTo: z.email().optional(),
     recipientName,
     subject: z.string().max(998).default(''),
     text: z.string().optional(),
@@ -50,8 +97,23 @@ export const emailMessageSchema = z
     {
       message: 'an email needs a subject or a body',
     },
+  )
+  .refine(
+    (message) =>
+      message.attachments.reduce((total, file) => total + decodedSize(file.contentBase64), 0) <=
+      EMAIL_ATTACHMENTS_MAX_BYTES,
+    {
+      message: `attachments may total at most ${EMAIL_ATTACHMENTS_MAX_BYTES} bytes`,
+      path: ['attachments'],
+    },
   );
 export type EmailMessage = z.infer<typeof emailMessageSchema>;
+
+/** The size of the bytes a (valid, padded) base64 string holds, without decoding it. */
+function decodedSize(base64: string): number {
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  return (base64.length / 4) * 3 - padding;
+}
 
 export const smsMessageSchema = z.object({
   channel: z.literal('sms'),

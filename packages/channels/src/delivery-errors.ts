@@ -5,13 +5,19 @@ import type { Provider } from '@outbound/domain';
  * - `provider_bad_response`: the provider said yes but its answer could not be read, so the
  *   message may well have been delivered and a retry could send it twice;
  * - `partially_sent`: a message that takes several provider calls failed after some of them were
- *   accepted; a retry would send those again.
+ *   accepted; a retry would send those again;
+ * - `reauthorization_required`: the sender's grant is gone (Google's `invalid_grant`: the refresh
+ *   token was revoked or expired) or lacks a scope sending needs. No send through this sender can
+ *   succeed until someone authorises it again, so the dispatcher should mark the sender, not
+ *   just fail the delivery. `unauthorized` is the other credential failure: a wrong password or
+ *   api key, or an OAuth client that is not recognised.
  */
 export type PermanentErrorCode =
   | 'invalid_message'
   | 'invalid_recipient'
   | 'rejected_by_provider'
   | 'unauthorized'
+  | 'reauthorization_required'
   | 'provider_bad_response'
   | 'partially_sent';
 

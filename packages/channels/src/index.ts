@@ -1,5 +1,7 @@
 export {
+  EMAIL_ATTACHMENTS_MAX_BYTES,
   emailAttachmentSchema,
+  emailMailboxSchema,
   emailMessageSchema,
   MESSAGE_SCHEMAS,
   mediaItemSchema,
@@ -10,6 +12,7 @@ export {
   type ChannelAdapter,
   type ChannelMessage,
   type EmailAttachment,
+  type EmailMailbox,
   type EmailMessage,
   type MediaItem,
   type MessageInputOf,
@@ -35,6 +38,33 @@ export {
   type AdapterSender,
   type ProviderEntry,
 } from './provider-registry.ts';
+export {
+  createGmailAdapter,
+  DEFAULT_GMAIL_TIMEOUT_MS,
+  type GmailAdapterOptions,
+} from './email/gmail.adapter.ts';
+export { createGmailTokenCache, type GmailTokenCache } from './email/gmail-oauth.ts';
+export {
+  GMAIL_API_BASE_URL,
+  gmailCredentialsSchema,
+  gmailSettingsSchema,
+  GOOGLE_TOKEN_URL,
+  type GmailCredentials,
+  type GmailSettings,
+} from './email/gmail.settings.ts';
+export {
+  createSmtpAdapter,
+  DEFAULT_SMTP_TIMEOUT_MS,
+  type SmtpAdapterOptions,
+} from './email/smtp.adapter.ts';
+export {
+  smtpCredentialsSchema,
+  smtpSettingsSchema,
+  smtpTlsModeSchema,
+  type SmtpCredentials,
+  type SmtpSettings,
+  type SmtpTlsMode,
+} from './email/smtp.settings.ts';
 export {
   createSandboxAdapter,
   sandboxSettingsSchema,

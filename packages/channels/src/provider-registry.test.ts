@@ -55,14 +55,77 @@ describe('provider registry', () => {
     expect(Object.isFrozen(adapter)).toBe(true);
   });
 
-  it.each(['gmail', 'smtp', 'twilio'] as const)(
-    'refuses to build %s until it is implemented',
-    (provider) => {
-      const channel = provider === 'twilio' ? 'sms' : 'email';
-      expect(PROVIDER_REGISTRY[provider].available).toBe(false);
-      const error = setupError(() => createAdapter(sender(provider, channel), {}, deps));
-      expect(error.code).toBe('provider_not_available');
-      expect(error.message).toContain(`provider ${provider} is not available yet`);
+  it('refuses to build twilio until it is implemented', () => {
+    expect(PROVIDER_REGISTRY.twilio.available).toBe(false);
+    const error = setupError(() => createAdapter(sender('twilio', 'sms'), {}, deps));
+    expect(error.code).toBe('provider_not_available');
+    expect(error.message).toContain('provider twilio is not available yet');
+  });
+
+  const gmailCredentials = {
+    client_id: 'id',
+    client_secret: 'secret-s3',
+    refresh_token: 'refresh-r3',
+  };
+
+  it("builds a gmail adapter whose settings default to Google's endpoints", () => {
+    expect(PROVIDER_REGISTRY.gmail.available).toBe(true);
+    expect(PROVIDER_REGISTRY.gmail.settings.parse({})).toEqual({
+      token_url: 'https://oauth2.googleapis.com/token',
+      api_base_url: 'https://gmail.googleapis.com',
+    });
+    const adapter = createAdapter(sender('gmail', 'email'), gmailCredentials, deps);
+    expect(adapter).toMatchObject({ channel: 'email', provider: 'gmail' });
+    expect(Object.isFrozen(adapter)).toBe(true);
+  });
+
+  it('builds an smtp adapter, the port defaulting to the TLS mode', () => {
+    expect(PROVIDER_REGISTRY.smtp.available).toBe(true);
+    const parse = (settings: unknown) => PROVIDER_REGISTRY.smtp.settings.parse(settings);
+    expect(parse({ host: 'smtp.example.com' })).toEqual({
+      host: 'smtp.example.com',
+      tls: 'starttls',
+      port: 587,
+    });
+    expect(parse({ host: 'smtp.example.com', tls: 'tls' }).port).toBe(465);
+    expect(parse({ host: '10.0.0.5', tls: 'none' }).port).toBe(25);
+    expect(parse({ host: 'smtp.example.com', tls: 'none', port: 2525 }).port).toBe(2525);
+    const settings = { host: 'smtp.example.com' };
+    const withLogin = createAdapter(
+      sender('smtp', 'email', settings),
+      { user: 'u', password: 'p' },
+      deps,
+    );
+    expect(withLogin).toMatchObject({ channel: 'email', provider: 'smtp' });
+    expect(createAdapter(sender('smtp', 'email', settings), null, deps).provider).toBe('smtp');
+  });
+
+  it.each([
+    ['smtp', { host: 'smtp://smtp.example.com' }],
+    ['smtp', { host: 'smtp.example.com', tls: 'ssl' }],
+    ['smtp', { host: 'smtp.example.com', port: 70_000 }],
+    ['smtp', { host: 'smtp.example.com', tls_ca: 'not a certificate' }],
+    ['gmail', { token_url: 'ftp://oauth2.googleapis.com/token' }],
+    ['gmail', { api_base_url: 'https://user:pw@gmail.googleapis.com' }],
+  ] as const)('refuses %s settings %j as invalid_settings', (provider, settings) => {
+    const credentials = provider === 'gmail' ? gmailCredentials : undefined;
+    const error = setupError(() =>
+      createAdapter(sender(provider, 'email', settings), credentials, deps),
+    );
+    expect(error).toMatchObject({ code: 'invalid_settings', provider });
+  });
+
+  it.each([
+    ['gmail', {}, { client_id: 'id', client_secret: 'secret-s3' }],
+    ['smtp', { host: 'smtp.example.com' }, { user: 'u', password: 12345678 }],
+  ] as const)(
+    'refuses incomplete %s credentials without showing them',
+    (provider, settings, credentials) => {
+      const error = setupError(() =>
+        createAdapter(sender(provider, 'email', settings), credentials, deps),
+      );
+      expect(error).toMatchObject({ code: 'invalid_credentials', provider });
+      expect(error.message).not.toMatch(/secret-s3|12345678/);
     },
   );
 

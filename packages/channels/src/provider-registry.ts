@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { type Channel, type Provider, providerServesChannel } from '@outbound/domain';
 import type { AnyChannelAdapter, ChannelAdapter } from './channel-adapter.ts';
 import { AdapterSetupError } from './delivery-errors.ts';
+import { createGmailAdapter } from './email/gmail.adapter.ts';
+import type { GmailTokenCache } from './email/gmail-oauth.ts';
+import { gmailCredentialsSchema, gmailSettingsSchema } from './email/gmail.settings.ts';
+import { createSmtpAdapter } from './email/smtp.adapter.ts';
+import { smtpCredentialsSchema, smtpSettingsSchema } from './email/smtp.settings.ts';
 import {
   createSandboxAdapter,
   sandboxSettingsSchema,
@@ -28,6 +33,11 @@ export interface AdapterDeps {
    * the adapter gives up with a retryable `timeout`. Adapters default to 15 s.
    */
   timeoutMs?: number;
+  /**
+   * Gmail access tokens kept across adapters (`createGmailTokenCache()`, one per process).
+   * Without it each Gmail adapter refreshes its token on its first send.
+   */
+  gmailTokens?: GmailTokenCache;
 }
 
 interface BuildArgs<S, K> {
@@ -130,12 +140,31 @@ const waha = defineProvider('waha', {
     createWahaAdapter({ settings, apiKey: credentials.api_key, timeoutMs: deps.timeoutMs }),
 });
 
+const gmail = defineProvider('gmail', {
+  settings: gmailSettingsSchema,
+  credentials: gmailCredentialsSchema,
+  build: ({ settings, credentials, deps }) =>
+    createGmailAdapter({
+      settings,
+      credentials,
+      tokenCache: deps.gmailTokens,
+      timeoutMs: deps.timeoutMs,
+    }),
+});
+
+const smtp = defineProvider('smtp', {
+  settings: smtpSettingsSchema,
+  credentials: smtpCredentialsSchema,
+  build: ({ settings, credentials, deps }) =>
+    createSmtpAdapter({ settings, credentials, timeoutMs: deps.timeoutMs }),
+});
+
 /** Every provider, by name. The compiler refuses a provider without an entry. */
 export const PROVIDER_REGISTRY = Object.freeze({
   sandbox,
   waha,
-  gmail: notAvailableYet('gmail'),
-  smtp: notAvailableYet('smtp'),
+  gmail,
+  smtp,
   twilio: notAvailableYet('twilio'),
 } satisfies { readonly [P in Provider]: ProviderEntry });
 

@@ -27,6 +27,8 @@ function sandbox<C extends Channel>(channel: C, outbox: SandboxOutbox): ChannelA
   return createSandboxAdapter({ channel, organizationId, senderId, outbox });
 }
 
+const from = { address: 'outbound@example.com' };
+
 const chat = (name: string) => ({
   channel: 'whatsapp' as const,
   chatId: `${name}@g.us`,
@@ -39,7 +41,7 @@ const MESSAGES: {
 } = {
   whatsapp: (tag) => ({ message: chat(tag), recipient: `${tag}@g.us` }),
   email: (tag) => ({
-    message: { channel: 'email', to: [`${tag}@example.com`], subject: 'Hello', text: 'Hi' },
+    message: { channel: 'email', from, to: [`${tag}@example.com`], subject: 'Hello', text: 'Hi' },
     recipient: `${tag}@example.com`,
   }),
   sms: (tag) => ({
@@ -108,6 +110,7 @@ describe('sandbox adapter', () => {
     const send = sandbox('email', outbox).send({
       message: {
         channel: 'email',
+        from,
         to: ['ok@example.com'],
         bcc: ['fail@example.com'],
         subject: 'Hi',
@@ -121,7 +124,7 @@ describe('sandbox adapter', () => {
   it('fails a flaky recipient on its first attempt only', async () => {
     const outbox = new MemoryOutbox();
     const adapter = sandbox('email', outbox);
-    const message = { channel: 'email' as const, to: ['flaky@example.com'], subject: 'Hi' };
+    const message = { channel: 'email' as const, from, to: ['flaky@example.com'], subject: 'Hi' };
     await expect(adapter.send({ message, attempt: 1 })).rejects.toBeInstanceOf(
       RetryableDeliveryError,
     );

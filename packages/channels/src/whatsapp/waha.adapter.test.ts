@@ -75,6 +75,7 @@ function runContract(engine: WahaEngine): void {
         ...(await staged({ type: 'status', status: 429, retryAfter: '3' })),
         retryAfterMs: 3_000,
       }),
+      secrets: [API_KEY],
     });
   });
 }

@@ -6,6 +6,7 @@ import {
   type SendResult,
 } from '../channel-adapter.ts';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../delivery-errors.ts';
+import { callSignal, transportError } from '../http-calls.ts';
 import { badResponse, errorForStatus, messageIdOf, type WahaEndpoint } from './waha.responses.ts';
 import type { WahaSettings } from './waha.settings.ts';
 
@@ -56,8 +57,7 @@ export function createWahaAdapter(options: WahaAdapterOptions): ChannelAdapter<'
     body: Record<string, unknown>,
     callerSignal: AbortSignal | undefined,
   ): Promise<string> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = callerSignal === undefined ? timeout : AbortSignal.any([timeout, callerSignal]);
+    const signal = callSignal(timeoutMs, callerSignal);
     let response: Response;
     let text: string;
     try {
@@ -69,14 +69,14 @@ export function createWahaAdapter(options: WahaAdapterOptions): ChannelAdapter<'
         redirect: 'manual',
       });
     } catch (error) {
-      throw transportError(endpoint, error, signal, timeoutMs);
+      throw transportError(`waha ${endpoint}`, error, signal, timeoutMs);
     }
     try {
       text = await response.text();
     } catch (error) {
       if (response.ok)
         throw badResponse(endpoint, response.status, 'its answer was cut off', error);
-      throw transportError(endpoint, error, signal, timeoutMs);
+      throw transportError(`waha ${endpoint}`, error, signal, timeoutMs);
     }
     if (response.ok) return messageIdOf(endpoint, response.status, text);
     throw errorForStatus(endpoint, response, text);
@@ -139,36 +139,4 @@ function assertImages(media: MediaItem[]): void {
       `waha: only images can be sent, not ${other.mimetype} (${other.url})`,
     );
   }
-}
-
-function transportError(
-  endpoint: WahaEndpoint,
-  error: unknown,
-  signal: AbortSignal,
-  timeoutMs: number,
-): RetryableDeliveryError {
-  if (signal.aborted) {
-    const reason: unknown = signal.reason;
-    const why =
-      reason instanceof DOMException && reason.name === 'TimeoutError'
-        ? `no answer within ${timeoutMs} ms`
-        : 'the send was aborted';
-    return new RetryableDeliveryError('timeout', `waha ${endpoint}: ${why}`, { cause: error });
-  }
-  return new RetryableDeliveryError(
-    'connection_failed',
-    `waha ${endpoint}: could not complete the call (${describe(error)})`,
-    { cause: error },
-  );
-}
-
-/** fetch's own message is just "fetch failed"; the reason (ECONNREFUSED...) is in its cause. */
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause: unknown = error.cause;
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${cause.message}` : cause.message;
-  }
-  return error.message;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../delivery-errors.ts';
-import { errorForStatus, messageIdOf, parseRetryAfter } from './waha.responses.ts';
+import { parseRetryAfter } from '../http-calls.ts';
+import { errorForStatus, messageIdOf } from './waha.responses.ts';
 
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 

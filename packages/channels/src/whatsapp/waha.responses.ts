@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../delivery-errors.ts';
+import { clip, parseRetryAfter } from '../http-calls.ts';
 
 export type WahaEndpoint = 'sendText' | 'sendImage';
 
@@ -92,22 +93,6 @@ export function errorForStatus(
 }
 
 /**
- * `Retry-After` in milliseconds: delay-seconds, or an HTTP date (a date already past is 0).
- * Anything else is ignored.
- */
-export function parseRetryAfter(
-  value: string | null,
-  now: number = Date.now(),
-): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1_000;
-  const at = Date.parse(trimmed);
-  if (Number.isNaN(at) || !/[a-z]/i.test(trimmed)) return undefined;
-  return Math.max(0, at - now);
-}
-
-/**
  * WAHA refuses a send on a session that is not WORKING (starting, waiting for a QR scan, failed)
  * with a 422 whose body names the session's status. A session that is (re)starting is the common
  * case and passes; the dispatcher's bounded retries give an operator time to fix the others.
@@ -142,11 +127,6 @@ function wordsOf(body: Record<string, unknown>): string | undefined {
 function locationOf(headers: Headers): string {
   const location = headers.get('location');
   return location === null ? '' : ` to ${clip(location)}`;
-}
-
-function clip(text: string): string {
-  const oneLine = text.replaceAll(/\s+/g, ' ');
-  return oneLine.length > 300 ? `${oneLine.slice(0, 300)}…` : oneLine;
 }
 
 function parseJson(text: string): unknown {
