@@ -63,6 +63,8 @@ export const envSchema = z.object({
         .filter((host) => host !== ''),
     ),
   MEDIA_FETCH_ALLOW_HTTP: booleanFlag.default(false),
+  // Gmail's 25 MB is the lowest limit of the email providers served, so it is also the ceiling.
+  EMAIL_MAX_ATTACHMENT_BYTES: positiveInt.max(25 * 1024 * 1024).default(25 * 1024 * 1024),
   IDEMPOTENCY_TTL_HOURS: positiveInt.min(24).default(48),
 
   DISPATCHER_CONCURRENCY: positiveInt.default(16),

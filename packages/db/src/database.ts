@@ -188,6 +188,9 @@ export interface EmailDraftsTable {
   planned_send_at: Timestamp | null;
   status: Generated<EmailDraftStatus>;
   send_id: string | null;
+  /** Why a draft that came due could not be sent (migration 0002); only when `failed`. */
+  error_code: string | null;
+  error_message: string | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }

@@ -24,3 +24,8 @@ export * from './repositories/schedules.repository.ts';
 export * from './repositories/schedule-cancel.repository.ts';
 export * from './repositories/send-pages.repository.ts';
 export * from './repositories/savepoint.ts';
+export * from './repositories/email-send-content.ts';
+export * from './repositories/email-drafts.repository.ts';
+export * from './repositories/email-draft-reads.repository.ts';
+export * from './repositories/email-draft-dispatch.repository.ts';
+export * from './repositories/email-send-message.repository.ts';

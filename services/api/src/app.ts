@@ -13,6 +13,11 @@ import { accessLog } from './http/access-log.middleware.ts';
 import { requestId } from './http/request-id.middleware.ts';
 import { createMediaIngest } from './media/media-ingest.ts';
 import { draftsRoutes } from './routes/drafts.routes.ts';
+import {
+  EMAIL_DRAFTS_PATH,
+  emailDraftsJsonParser,
+  emailDraftsRoutes,
+} from './routes/email-drafts.routes.ts';
 import { groupsRoutes } from './routes/groups.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { mediaRoutes } from './routes/media.routes.ts';
@@ -70,6 +75,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     });
   }
 
+  app.use(EMAIL_DRAFTS_PATH, emailDraftsJsonParser(config));
   app.use(express.json({ limit: config.JSON_BODY_LIMIT }));
 
   let document: OpenApiDocument | undefined;
@@ -94,6 +100,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     ...sandboxRoutes({ db }),
     ...mediaRoutes({ db, config }),
     ...draftsRoutes({ db, config }),
+    ...emailDraftsRoutes({ db, config, queues: deps.queues }),
     ...(options.routes ?? []),
   ];
   const router = express.Router();

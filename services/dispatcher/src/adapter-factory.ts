@@ -1,4 +1,4 @@
-import { type AnyChannelAdapter, createAdapter } from '@outbound/channels';
+import { type AnyChannelAdapter, createAdapter, createGmailTokenCache } from '@outbound/channels';
 import { type Db, loadSenderCredentials, type SendingSender } from '@outbound/db';
 import type { CredentialsCipher } from '@outbound/domain';
 import { createSandboxOutbox } from './sandbox-outbox.ts';
@@ -16,8 +16,14 @@ export function createAdapterFactory(deps: {
   timeoutMs: number;
 }): AdapterFactory {
   const sandboxOutbox = createSandboxOutbox(deps.db);
+  // Adapters are built per delivery; Gmail access tokens outlive them, shared per process.
+  const gmailTokens = createGmailTokenCache();
   return async (sender) => {
     const credentials = await loadSenderCredentials(deps.db, deps.cipher, sender.id);
-    return createAdapter(sender, credentials, { sandboxOutbox, timeoutMs: deps.timeoutMs });
+    return createAdapter(sender, credentials, {
+      sandboxOutbox,
+      gmailTokens,
+      timeoutMs: deps.timeoutMs,
+    });
   };
 }

@@ -15,6 +15,7 @@ import {
   loadDeliveryForSending,
   markDeliveryFailed,
   markDeliverySent,
+  markSenderFailed,
   requeueDelivery,
   type SendingSender,
 } from '@outbound/db';
@@ -23,6 +24,7 @@ import type { AdapterFactory } from './adapter-factory.ts';
 import { callWithTimeout } from './call-with-timeout.ts';
 import { PermanentDispatchError } from './dispatch-errors.ts';
 import { deliveryMessage } from './delivery-message.ts';
+import { emailDeliveryMessage } from './email-delivery-message.ts';
 
 export interface DeliverJobDeps {
   config: Pick<Config, 'ADAPTER_TIMEOUT_MS' | 'DELIVERY_MAX_ATTEMPTS'>;
@@ -31,6 +33,9 @@ export interface DeliverJobDeps {
   rateLimiter: RateLimiter;
   adapters: AdapterFactory;
 }
+
+/** The provider's grant is gone: no delivery through the sender can succeed until it is renewed. */
+const SENDER_NEEDS_REAUTHORIZATION = 'reauthorization_required';
 
 /** How an attempt went wrong, and whether another attempt may help. */
 interface Failure extends DeliveryError {
@@ -111,6 +116,14 @@ export function createDeliverJob(deps: DeliverJobDeps) {
       result = await send(loaded, attempt.attempt);
     } catch (error) {
       const failure = classify(error);
+      if (failure.code === SENDER_NEEDS_REAUTHORIZATION) {
+        await markSenderFailed(db, {
+          organizationId: sender.organization_id,
+          senderId: sender.id,
+          reason: `${failure.code}: ${failure.message}`,
+        });
+        logger.warn({ sender_id: sender.id }, 'sender needs authorising again; marked FAILED');
+      }
       if (!failure.retryable) {
         if (await fail(attempt, failure, logger)) {
           throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
@@ -155,7 +168,10 @@ export function createDeliverJob(deps: DeliverJobDeps) {
 
   async function send(loaded: DeliveryForSending, attempt: number): Promise<SendResult> {
     const adapter = await adapters(loaded.sender);
-    const message = deliveryMessage(loaded);
+    const message =
+      loaded.send.channel === 'email'
+        ? await emailDeliveryMessage(db, loaded)
+        : deliveryMessage(loaded);
     return callWithTimeout(
       (signal) =>
         // The union of adapters and messages is matched by channel; the adapter re-checks it.

@@ -33,6 +33,11 @@ export function deliveryMessage(loaded: DeliveryForSending): ChannelMessage {
       };
     }
     case 'email':
+      // Email needs its attachments read from Postgres: see `emailDeliveryMessage`.
+      throw new PermanentDispatchError(
+        'channel_not_supported',
+        `send ${send.id} is an email send; build it with emailDeliveryMessage`,
+      );
     case 'sms':
       throw new PermanentDispatchError(
         'channel_not_supported',

@@ -17,6 +17,7 @@ import { type AdapterFactory, createAdapterFactory } from './adapter-factory.ts'
 import { createDeliverJob } from './deliver.job.ts';
 import { deliveryBackoff } from './delivery-backoff.ts';
 import { placeholderJobHandlers, runJob, type JobHandlers } from './job-handlers.ts';
+import { createEmailDraftsDueSource } from './email-drafts.due-source.ts';
 import { createDuePoller, type DuePoller } from './poll-due.job.ts';
 import { createScheduleRunner, type ScheduleRunner } from './run-schedule.job.ts';
 import { createScheduleReconciler, type ScheduleReconciler } from './schedule-reconciler.ts';
@@ -79,7 +80,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const queues = createQueues({ connection, prefix: config.QUEUE_PREFIX });
   const sweeper = createSweeper({ config, db, queues, logger });
   const scheduleRunner = createScheduleRunner({ db, queues, logger });
-  const poller = createDuePoller({ sources: [scheduleRunner.dueSource], queues, logger });
+  const poller = createDuePoller({
+    sources: [scheduleRunner.dueSource, createEmailDraftsDueSource({ db, logger })],
+    queues,
+    logger,
+  });
   const reconciler = createScheduleReconciler({ config, db, queues, logger });
   const handlers: JobHandlers = {
     ...placeholderJobHandlers(logger),

@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001-initial-schema.ts';
+import * as m0002 from './0002-email-draft-dispatch.ts';
 
 /** Every migration, in order. Append only: never edit one that has been applied. */
 export const migrations: Record<string, Migration> = {
   '0001-initial-schema': m0001,
+  '0002-email-draft-dispatch': m0002,
 };

@@ -111,3 +111,20 @@ export async function loadSenderCredentials(
   if (row?.credentials_sealed == null) return undefined;
   return cipher.open(row.credentials_sealed);
 }
+
+/**
+ * Takes a sender out of service (`FAILED`, with the reason) when its provider said no send can
+ * succeed until someone acts, e.g. an OAuth grant that was revoked. Its later deliveries then
+ * fail at once with `sender_not_working` instead of each calling the provider.
+ */
+export async function markSenderFailed(
+  db: Executor,
+  ref: { organizationId: string; senderId: string; reason: string },
+): Promise<void> {
+  await db
+    .updateTable('senders')
+    .set({ status: 'FAILED', status_reason: ref.reason, updated_at: new Date() })
+    .where('organization_id', '=', ref.organizationId)
+    .where('id', '=', ref.senderId)
+    .execute();
+}
