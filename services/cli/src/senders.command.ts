@@ -1,6 +1,8 @@
+import { PROVIDER_REGISTRY } from '@outbound/channels';
 import { createSender, listSenders, type SenderRecord } from '@outbound/db';
 import {
   channelSchema,
+  type Provider,
   PROVIDERS_BY_CHANNEL,
   providerSchema,
   providerServesChannel,
@@ -61,6 +63,7 @@ const createOptionsSchema = z
       return z.NEVER;
     }
     checkAddress(options.channel, options.address, ctx);
+    checkSettings(options.provider, options.settings, ctx);
 
     let rateLimit = rateText;
     if (rateMax !== undefined || rateWindowMs !== undefined) {
@@ -101,6 +104,23 @@ const createOptionsSchema = z
     }
     return { ...rest, rateLimit };
   });
+
+/** The provider's own settings schema, so a sender that cannot work is refused at creation. */
+function checkSettings(
+  provider: Provider,
+  settings: Record<string, unknown> | undefined,
+  ctx: z.RefinementCtx,
+): void {
+  const checked = PROVIDER_REGISTRY[provider].settings.safeParse(settings ?? {});
+  if (checked.success) return;
+  for (const issue of checked.error.issues) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['settings'],
+      message: `${provider} settings${issue.path.map((key) => `.${String(key)}`).join('')}: ${issue.message}`,
+    });
+  }
+}
 
 function checkAddress(channel: string, address: string | undefined, ctx: z.RefinementCtx): void {
   if (address === undefined) return;

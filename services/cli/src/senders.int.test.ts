@@ -86,10 +86,33 @@ describe('outbound sender', () => {
         '5',
         '--rate-window-ms',
         '1000',
+        '--settings',
+        '{"host":"smtp.example.com"}',
         '--json',
       ),
     );
-    expect(numbers).toMatchObject({ rate_limit_max: 5, rate_limit_window_ms: 1_000 });
+    expect(numbers).toMatchObject({
+      rate_limit_max: 5,
+      rate_limit_window_ms: 1_000,
+      settings: { host: 'smtp.example.com' },
+    });
+  });
+
+  it('refuses settings the provider cannot work with, naming the field, and creates nothing', async () => {
+    const before = await senderCount();
+    const run = await create(
+      '--channel',
+      'whatsapp',
+      '--provider',
+      'waha',
+      '--rate-limit',
+      '20/1m',
+      '--settings',
+      '{"base_url":"ftp://waha.example"}',
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^error: --settings: waha settings\.base_url: /);
+    expect(await senderCount()).toBe(before);
   });
 
   it('rejects a provider that does not serve the channel, with exit code 2 and one line', async () => {
@@ -125,9 +148,18 @@ describe('outbound sender', () => {
   });
 
   it('requires a rate limit for real providers and validates the other options', async () => {
-    expect((await create('--channel', 'whatsapp', '--provider', 'waha')).stderr).toMatch(
-      /^error: --rate-limit: is required for provider waha/,
-    );
+    expect(
+      (
+        await create(
+          '--channel',
+          'whatsapp',
+          '--provider',
+          'waha',
+          '--settings',
+          '{"base_url":"http://waha.internal:3000"}',
+        )
+      ).stderr,
+    ).toMatch(/^error: --rate-limit: is required for provider waha/);
     const bad = await create('--channel', 'fax', '--provider', 'sandbox', '--role', 'boss');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(
