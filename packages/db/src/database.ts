@@ -214,8 +214,22 @@ export interface ConversationsTable {
   recipient_name: string | null;
   recipient_email: string | null;
   recipient_phone_number: string | null;
+  /** The message draft whose sending created the conversation, if one did. */
+  message_draft_id: string | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+export interface ConversationMessagesTable {
+  id: IdentityId;
+  organization_id: string;
+  conversation_id: number;
+  direction: 'outbound' | 'inbound';
+  subject: string | null;
+  body_html: string | null;
+  send_id: string | null;
+  message_draft_id: string | null;
+  created_at: CreatedAt;
 }
 
 export interface MessageDraftsTable {
@@ -310,6 +324,7 @@ export interface Database {
   email_drafts: EmailDraftsTable;
   email_draft_attachments: EmailDraftAttachmentsTable;
   conversations: ConversationsTable;
+  conversation_messages: ConversationMessagesTable;
   message_drafts: MessageDraftsTable;
   conversation_drafts: ConversationDraftsTable;
   events: EventsTable;

@@ -29,3 +29,4 @@ export * from './repositories/email-drafts.repository.ts';
 export * from './repositories/email-draft-reads.repository.ts';
 export * from './repositories/email-draft-dispatch.repository.ts';
 export * from './repositories/email-send-message.repository.ts';
+export * from './repositories/conversations.repository.ts';

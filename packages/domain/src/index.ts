@@ -10,3 +10,10 @@ export {
   type GeneratedApiKey,
 } from './api-key.ts';
 export { CredentialsCipher } from './credentials-cipher.ts';
+export {
+  decodeOpaqueId,
+  encodeOpaqueId,
+  opaqueIdKindSchema,
+  type DecodedOpaqueId,
+  type OpaqueIdKind,
+} from './opaque-id.ts';
