@@ -3,6 +3,8 @@
 // dispatcher processes to the sandbox; beside bare BullMQ delayed no-op jobs due the same way
 // (same count, worker processes and concurrency), measured in the same run.
 //
+// Also: one email draft planned 3 s ahead per route (sandbox, fake Gmail, real SMTP) per run.
+//
 //   pnpm bench:due [--sends 500] [--dispatchers 3] [--runs 3] [--json reports/bench-due-lag.json]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,6 +13,13 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { newId } from '@outbound/domain';
 import { seedSandboxFixture, type SandboxFixture } from '../support/sandbox-fixture.ts';
+import {
+  EMAIL_ROUTES,
+  emailDraftLag,
+  seedEmailFixture,
+  type EmailFixture,
+  type EmailRoute,
+} from './email-lag.ts';
 import {
   type BenchDatabase,
   clearPrefix,
@@ -113,7 +122,8 @@ async function sentLags(
 async function measureOutbound(
   database: BenchDatabase,
   fixture: SandboxFixture,
-): Promise<{ oneShot: number; burst: Lags; fired: Lags }> {
+  email: EmailFixture,
+): Promise<{ oneShot: number; burst: Lags; fired: Lags; email: Record<EmailRoute, number> }> {
   const prefix = newPrefix();
   const services = await startServices(
     serviceEnv(database.url, prefix, { DISPATCHER_CONCURRENCY: String(CONCURRENCY) }),
@@ -122,6 +132,10 @@ async function measureOutbound(
   try {
     const single = await schedule(services.url, fixture, Date.now() + 3_000);
     const [oneShot] = (await sentLags(database, [single])).sent;
+    const emailLags = {} as Record<EmailRoute, number>;
+    for (const route of EMAIL_ROUTES) {
+      emailLags[route] = await emailDraftLag(database.db, services.url, email, route);
+    }
 
     const due = Date.now() + BURST_LEAD_MS;
     const ids: string[] = [];
@@ -136,7 +150,12 @@ async function measureOutbound(
     await Promise.all(Array.from({ length: 8 }, post));
     if (Date.now() > due) throw new Error('the burst was still being accepted when it fell due');
     const burst = await sentLags(database, ids);
-    return { oneShot: oneShot!, burst: lagsOf(burst.sent), fired: lagsOf(burst.fired) };
+    return {
+      oneShot: oneShot!,
+      burst: lagsOf(burst.sent),
+      fired: lagsOf(burst.fired),
+      email: emailLags,
+    };
   } finally {
     await services.stop();
     await clearPrefix(prefix);
@@ -193,6 +212,8 @@ async function measureBaseline(): Promise<{ oneShot: number; burst: Lags }> {
 
 const database = await createBenchDatabase();
 const fixture = await seedSandboxFixture(database.db, { name: 'bench-due', groups: 1 });
+const email = await seedEmailFixture(database.db);
+const emailLags: Record<EmailRoute, number[]> = { sandbox: [], gmail: [], smtp: [] };
 const figures = {
   outbound: {
     oneShot: [] as number[],
@@ -213,7 +234,8 @@ const firedP99: number[] = [];
 try {
   for (let run = 1; run <= RUNS; run += 1) {
     const baseline = await measureBaseline();
-    const outbound = await measureOutbound(database, fixture);
+    const outbound = await measureOutbound(database, fixture, email);
+    for (const route of EMAIL_ROUTES) emailLags[route].push(outbound.email[route]);
     for (const [name, result] of [
       ['outbound', outbound],
       ['baseline', baseline],
@@ -232,6 +254,7 @@ try {
     );
   }
 } finally {
+  await email.stop();
   await database.drop();
 }
 
@@ -255,6 +278,11 @@ console.table([
   row(`burst of ${SENDS}, max`, outbound.max, baseline.max),
 ]);
 process.stdout.write(
+  `email draft planned 3 s ahead, planned → sent (ms): ` +
+    EMAIL_ROUTES.map((route) => `${route} ${formatSummary(summary(emailLags[route]))}`).join(', ') +
+    '\n',
+);
+process.stdout.write(
   `of which due → occurrence made: p50 ${formatSummary(summary(firedP50))} ms, ` +
     `p99 ${formatSummary(summary(firedP99))} ms\n`,
 );
@@ -262,7 +290,14 @@ mkdirSync(dirname(args.json), { recursive: true });
 writeFileSync(
   args.json,
   JSON.stringify(
-    { sends: SENDS, dispatchers: DISPATCHERS, runs: RUNS, concurrency: CONCURRENCY, figures },
+    {
+      sends: SENDS,
+      dispatchers: DISPATCHERS,
+      runs: RUNS,
+      concurrency: CONCURRENCY,
+      figures,
+      emailLags,
+    },
     null,
     2,
   ),

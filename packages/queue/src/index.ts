@@ -34,6 +34,7 @@ export {
   scheduleIdOfJobScheduler,
   upsertFixedJobSchedulers,
   upsertScheduleJobScheduler,
+  wakePollerAt,
   type ScheduleJobScheduler,
   type ScheduleTiming,
 } from './job-schedulers.ts';

@@ -127,3 +127,24 @@ export async function upsertFixedJobSchedulers(
     { name: JOBS.sweep.name, data: {}, opts },
   );
 }
+
+/**
+ * Asks for one extra `poll-due` run at `at`, so an item due then is claimed at once rather than
+ * at the next regular poll. The poller still reads what is due from Postgres, so a wake-up for
+ * an item that moved or was sent meanwhile is a harmless empty poll; the job id (`key` and the
+ * time) keeps repeated saves from stacking wake-ups.
+ */
+export async function wakePollerAt(queues: Queues, at: Date, key: string): Promise<void> {
+  const { removeOnComplete, removeOnFail } = DEFAULT_JOB_OPTIONS.scheduler;
+  await queues.scheduler.add(
+    JOBS.pollDue.name,
+    {},
+    {
+      jobId: `wake-${key}-${at.getTime()}`,
+      delay: Math.max(0, at.getTime() - Date.now()),
+      attempts: 1,
+      removeOnComplete,
+      removeOnFail,
+    },
+  );
+}

@@ -151,6 +151,16 @@ describe('POST /api/email/drafts: the reference examples', () => {
     });
     const cleared = await readDraft(await client.save({ uid: draft.uid, planned_send_at: null }));
     expect(cleared).toMatchObject({ planned_send_at: null, status: 'draft' });
+
+    // Each planned time asked the poller to run then, once (saving again adds no second job).
+    await client.save({ uid: draft.uid, planned_send_at: '2031-05-01T08:30:00.000Z' });
+    const wakeUps = (await api.queues.scheduler.getDelayed()).filter((job) =>
+      job.id?.startsWith(`wake-email-draft-${draft.uid}-`),
+    );
+    expect(wakeUps.map((job) => job.id)).toEqual([
+      `wake-email-draft-${draft.uid}-${Date.parse('2031-05-01T08:30:00Z')}`,
+    ]);
+    expect(wakeUps[0]!.name).toBe('poll-due');
   });
 
   it('links a draft to a context', async () => {

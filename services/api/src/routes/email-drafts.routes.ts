@@ -1,6 +1,6 @@
 import { listEmailDrafts, type Db } from '@outbound/db';
 import type { Config } from '@outbound/config';
-import type { Queues } from '@outbound/queue';
+import { type Queues, wakePollerAt } from '@outbound/queue';
 import {
   decodeEmailDraftCursor,
   encodeEmailDraftCursor,
@@ -10,6 +10,7 @@ import { toEmailDraftResponse } from '../email-drafts/email-draft-view.ts';
 import { removeEmailDraft } from '../email-drafts/delete-email-draft.ts';
 import { saveEmailDraft } from '../email-drafts/save-email-draft.ts';
 import { sendEmailDraft } from '../email-drafts/send-email-draft.ts';
+import { redisAfterCommit } from '../sends/redis-after-commit.ts';
 import { errorResponseSchema } from '../errors/error-response.schema.ts';
 import { defineRoute, type Route } from '../routing/route.ts';
 import {
@@ -86,8 +87,19 @@ export function emailDraftsRoutes(deps: EmailDraftsRoutesDeps): Route[] {
       201: { description: 'Draft created.', schema: emailDraftSchema },
       ...saveErrors,
     },
-  }).handle(async ({ body, principal }) => {
+  }).handle(async ({ body, principal }, { log }) => {
     const { created, draft } = await saveEmailDraft(deps, principal.organizationId, body);
+    const planned = draft.planned_send_at;
+    if (planned !== null && draft.send_id === null) {
+      await redisAfterCommit(
+        () => wakePollerAt(deps.queues, planned, `email-draft-${draft.id}`),
+        log,
+        {
+          message: 'poller wake-up failed; the draft goes out at the next regular poll',
+          fields: { draft_id: draft.id },
+        },
+      );
+    }
     return { status: created ? 201 : 200, body: toEmailDraftResponse(draft) };
   });
 
