@@ -73,6 +73,18 @@ export {
   type SandboxOutbox,
 } from './sandbox/sandbox.adapter.ts';
 export {
+  createTwilioAdapter,
+  DEFAULT_TWILIO_TIMEOUT_MS,
+  type TwilioAdapterOptions,
+} from './sms/twilio.adapter.ts';
+export {
+  TWILIO_API_BASE_URL,
+  twilioCredentialsSchema,
+  twilioSettingsSchema,
+  type TwilioCredentials,
+  type TwilioSettings,
+} from './sms/twilio.settings.ts';
+export {
   createWahaAdapter,
   DEFAULT_WAHA_TIMEOUT_MS,
   type WahaAdapterOptions,

@@ -55,11 +55,25 @@ describe('provider registry', () => {
     expect(Object.isFrozen(adapter)).toBe(true);
   });
 
-  it('refuses to build twilio until it is implemented', () => {
-    expect(PROVIDER_REGISTRY.twilio.available).toBe(false);
-    const error = setupError(() => createAdapter(sender('twilio', 'sms'), {}, deps));
-    expect(error.code).toBe('provider_not_available');
-    expect(error.message).toContain('provider twilio is not available yet');
+  it('builds a twilio adapter for an sms sender, from a number or a Messaging Service', () => {
+    expect(PROVIDER_REGISTRY.twilio.available).toBe(true);
+    const accountSid = `AC${'0'.repeat(32)}`;
+    const fromNumber = { account_sid: accountSid, from: '+14155550100' };
+    const fromService = { account_sid: accountSid, messaging_service_sid: `MG${'a'.repeat(32)}` };
+    for (const settings of [fromNumber, fromService]) {
+      const adapter = createAdapter(sender('twilio', 'sms', settings), { auth_token: 't' }, deps);
+      expect(adapter).toMatchObject({ channel: 'sms', provider: 'twilio' });
+      expect(Object.isFrozen(adapter)).toBe(true);
+    }
+    const error = setupError(() =>
+      createAdapter(
+        sender('twilio', 'sms', { account_sid: accountSid }),
+        { auth_token: 't' },
+        deps,
+      ),
+    );
+    expect(error).toMatchObject({ code: 'invalid_settings', provider: 'twilio' });
+    expect(error.message).toContain('exactly one of from and messaging_service_sid');
   });
 
   const gmailCredentials = {

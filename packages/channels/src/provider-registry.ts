@@ -12,6 +12,8 @@ import {
   sandboxSettingsSchema,
   type SandboxOutbox,
 } from './sandbox/sandbox.adapter.ts';
+import { createTwilioAdapter } from './sms/twilio.adapter.ts';
+import { twilioCredentialsSchema, twilioSettingsSchema } from './sms/twilio.settings.ts';
 import { createWahaAdapter } from './whatsapp/waha.adapter.ts';
 import { wahaCredentialsSchema, wahaSettingsSchema } from './whatsapp/waha.settings.ts';
 
@@ -96,21 +98,6 @@ function defineProvider<S extends z.ZodType, K extends z.ZodType>(
   });
 }
 
-function notAvailableYet(provider: Provider): ProviderEntry<z.ZodUnknown> {
-  return Object.freeze({
-    available: false,
-    settings: z.unknown(),
-    create(sender: AdapterSender): never {
-      assertServes(provider, sender.channel);
-      throw new AdapterSetupError(
-        'provider_not_available',
-        provider,
-        `provider ${provider} is not available yet (sender ${sender.id})`,
-      );
-    },
-  });
-}
-
 function assertServes(provider: Provider, channel: Channel): void {
   if (!providerServesChannel(provider, channel)) {
     throw new AdapterSetupError(
@@ -159,13 +146,20 @@ const smtp = defineProvider('smtp', {
     createSmtpAdapter({ settings, credentials, timeoutMs: deps.timeoutMs }),
 });
 
+const twilio = defineProvider('twilio', {
+  settings: twilioSettingsSchema,
+  credentials: twilioCredentialsSchema,
+  build: ({ settings, credentials, deps }) =>
+    createTwilioAdapter({ settings, credentials, timeoutMs: deps.timeoutMs }),
+});
+
 /** Every provider, by name. The compiler refuses a provider without an entry. */
 export const PROVIDER_REGISTRY = Object.freeze({
   sandbox,
   waha,
   gmail,
   smtp,
-  twilio: notAvailableYet('twilio'),
+  twilio,
 } satisfies { readonly [P in Provider]: ProviderEntry });
 
 /**

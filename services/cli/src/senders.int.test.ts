@@ -62,7 +62,7 @@ describe('outbound sender', () => {
         '--rate-limit',
         '20/1m',
         '--settings',
-        '{"region":"ie1"}',
+        '{"account_sid":"AC0123456789abcdef0123456789abcdef","from":"+15551234567"}',
         '--json',
       ),
     );
@@ -72,7 +72,7 @@ describe('outbound sender', () => {
       status: 'STOPPED',
       rate_limit_max: 20,
       rate_limit_window_ms: 60_000,
-      settings: { region: 'ie1' },
+      settings: { account_sid: 'AC0123456789abcdef0123456789abcdef', from: '+15551234567' },
     });
     const numbers = parseJsonOutput<SenderRecord>(
       await create(
