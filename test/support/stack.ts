@@ -14,6 +14,10 @@ export interface SeededDemo {
   second_actor: { api_key: string; actor_user_id: string };
   sessions: { working: string; receiving: string; stopped: string };
   group_ids: string[];
+  /** Agents of the organization: authors and targets of conversation drafts. */
+  agents: { id: number; email: string }[];
+  /** An email conversation with one inbound message. */
+  conversation_id: number;
 }
 
 export interface Stack {

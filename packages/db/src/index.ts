@@ -30,3 +30,5 @@ export * from './repositories/email-draft-reads.repository.ts';
 export * from './repositories/email-draft-dispatch.repository.ts';
 export * from './repositories/email-send-message.repository.ts';
 export * from './repositories/conversations.repository.ts';
+export * from './repositories/agents.repository.ts';
+export * from './repositories/conversation-drafts.repository.ts';

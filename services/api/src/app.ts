@@ -12,6 +12,7 @@ import { errorHandler, notFound } from './errors/error.middleware.ts';
 import { accessLog } from './http/access-log.middleware.ts';
 import { requestId } from './http/request-id.middleware.ts';
 import { createMediaIngest } from './media/media-ingest.ts';
+import { conversationsRoutes } from './routes/conversations.routes.ts';
 import { draftsRoutes } from './routes/drafts.routes.ts';
 import {
   EMAIL_DRAFTS_PATH,
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     ...mediaRoutes({ db, config }),
     ...draftsRoutes({ db, config }),
     ...emailDraftsRoutes({ db, config, queues: deps.queues }),
+    ...conversationsRoutes({ db }),
     ...(options.routes ?? []),
   ];
   const router = express.Router();

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerAgentCommands } from './agents.command.ts';
 import { registerApiKeyCommands } from './api-keys.command.ts';
 import type { CliDeps } from './cli-deps.ts';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './cli-error.ts';
@@ -15,7 +16,9 @@ import { registerSenderCommands } from './senders.command.ts';
 export function createProgram(deps: CliDeps): Command {
   // Settings made before `.command()` are inherited by every subcommand.
   const program = new Command('outbound')
-    .description('Administer Outbound: organizations, API keys, senders, groups and demo data.')
+    .description(
+      'Administer Outbound: organizations, API keys, senders, groups, agents and demo data.',
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (text) => deps.stdout.write(text),
@@ -28,6 +31,7 @@ export function createProgram(deps: CliDeps): Command {
   registerApiKeyCommands(program, deps);
   registerSenderCommands(program, deps);
   registerGroupCommands(program, deps);
+  registerAgentCommands(program, deps);
   registerSeedDemoCommand(program, deps);
   return program;
 }

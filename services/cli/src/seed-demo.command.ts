@@ -11,7 +11,7 @@ export function registerSeedDemoCommand(program: Command, deps: CliDeps): void {
   program
     .command('seed-demo')
     .description(
-      'create a new demo organization with API keys, sandbox senders and groups (a new one every run)',
+      'create a new demo organization with API keys, sandbox senders, groups, agents and a conversation (a new one every run)',
     )
     .option('--json', 'print exactly one JSON object on stdout')
     .action(async (raw: Record<string, unknown>) => {
@@ -34,5 +34,9 @@ export function registerSeedDemoCommand(program: Command, deps: CliDeps): void {
       out.line(`Group only in the stopped session: ${seeded.foreign_group_id}`);
       out.line(`Email account (sandbox): ${seeded.email_account_id}`);
       out.line(`SMS sender (sandbox): ${seeded.sms_sender_id}`);
+      out.line();
+      out.line('Agents (author_id / author_email of conversation drafts):');
+      for (const agent of seeded.agents) out.line(`  ${agent.id}  ${agent.email}`);
+      out.line(`Conversation with one inbound message: ${seeded.conversation_id}`);
     });
 }

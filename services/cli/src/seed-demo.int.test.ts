@@ -1,4 +1,4 @@
-import { authenticateApiKey } from '@outbound/db';
+import { authenticateApiKey, findConversation, listConversationMessages } from '@outbound/db';
 import { SANDBOX_RATE_LIMIT } from '@outbound/domain';
 import { createTestDatabase, type TestDatabase } from '@outbound/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +102,38 @@ describe('outbound seed-demo', () => {
     expect(present.get(seeded.foreign_group_id)).toEqual([seeded.sessions.stopped]);
   });
 
+  it('adds two agents and a conversation with a message to the organization', async () => {
+    const seeded = await seed();
+    const { db } = database;
+    expect(seeded.agents.length).toBeGreaterThanOrEqual(2);
+    const agents = await db
+      .selectFrom('agents')
+      .select(['id', 'email'])
+      .where('organization_id', '=', seeded.organization_id)
+      .orderBy('id')
+      .execute();
+    expect(agents).toEqual(seeded.agents);
+    expect(new Set(seeded.agents.map((agent) => agent.email)).size).toBe(seeded.agents.length);
+
+    const conversation = await findConversation(db, seeded.organization_id, seeded.conversation_id);
+    expect(conversation).toMatchObject({ modality: 'email', subject: 'Where is my order?' });
+    const messages = await listConversationMessages(
+      db,
+      seeded.organization_id,
+      seeded.conversation_id,
+    );
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({ direction: 'inbound' });
+
+    // Another run's organization owns other agents and another conversation.
+    const again = await seed();
+    expect(again.conversation_id).not.toBe(seeded.conversation_id);
+    expect(again.agents.map((agent) => agent.id)).not.toContain(seeded.agents[0]!.id);
+    expect(
+      await findConversation(db, again.organization_id, seeded.conversation_id),
+    ).toBeUndefined();
+  });
+
   it('gives each actor a key that authenticates to the organization', async () => {
     const seeded = await seed();
     expect(seeded.actor_user_id).not.toBe(seeded.second_actor.actor_user_id);
@@ -151,5 +183,9 @@ describe('outbound seed-demo', () => {
     expect(run.stdout).toMatch(/^Demo organization [0-9a-f-]{36}\n/);
     expect(run.stdout).toMatch(/API keys \(shown only this once\):\n {2}user_demo_\w+ {2}ob_\w+/);
     expect(run.stdout).toContain('working');
+    expect(run.stdout).toMatch(
+      /Agents \(author_id \/ author_email of conversation drafts\):\n {2}\d+ {2}ada-\w+@outbound\.test\n {2}\d+ {2}sam-/,
+    );
+    expect(run.stdout).toMatch(/Conversation with one inbound message: \d+\n$/);
   });
 });

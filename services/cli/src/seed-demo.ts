@@ -1,7 +1,10 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import {
   addGroupToSession,
+  appendConversationMessage,
+  createAgent,
   createApiKey,
+  createConversation,
   createGroup,
   createOrganization,
   createSender,
@@ -27,6 +30,10 @@ import { z } from 'zod';
  * - `foreign_group_id`: a group of the organization present only in the stopped session.
  * - `email_account_id`, `sms_sender_id`: WORKING sending sandbox senders.
  * - `api_key` / `second_actor.api_key`: keys of two distinct actors of the organization.
+ * - `agents`: two agents of the organization (integer ids), authors and targets of
+ *   conversation drafts (`author_id` / `author_email`).
+ * - `conversation_id`: an email conversation of the organization with one inbound message,
+ *   ready for `POST /v3/conversations/{conversation_id}/drafts`.
  */
 export const seedDemoResultSchema = z.object({
   organization_id: z.uuid(),
@@ -38,6 +45,8 @@ export const seedDemoResultSchema = z.object({
   foreign_group_id: z.uuid(),
   email_account_id: z.uuid(),
   sms_sender_id: z.uuid(),
+  agents: z.array(z.object({ id: z.int().positive(), email: z.email() })).min(2),
+  conversation_id: z.int().positive(),
 });
 export type SeedDemoResult = z.infer<typeof seedDemoResultSchema>;
 
@@ -131,6 +140,30 @@ async function seedInto(tx: Executor, cipher: CredentialsCipher): Promise<SeedDe
   const groupIds = [await group(1, working), await group(2, working), await group(3, working)];
   const foreignGroupId = await group('foreign', stopped);
 
+  const agents = [];
+  for (const name of ['Ada', 'Sam']) {
+    const agent = await createAgent(tx, {
+      organizationId,
+      email: `${name.toLowerCase()}-${short}@outbound.test`,
+      name: `${name} (demo agent)`,
+    });
+    agents.push({ id: agent.id, email: agent.email });
+  }
+  const conversation = await createConversation(tx, {
+    organizationId,
+    modality: 'email',
+    subject: 'Where is my order?',
+    recipientName: 'Diana Prince',
+    recipientEmail: `diana-${short}@example.com`,
+  });
+  await appendConversationMessage(tx, {
+    organizationId,
+    conversationId: conversation.id,
+    direction: 'inbound',
+    subject: 'Where is my order?',
+    bodyHtml: '<p>Hi, my order has not arrived yet. Could you check?</p>',
+  });
+
   return seedDemoResultSchema.parse({
     organization_id: organizationId,
     api_key: firstKey.key,
@@ -141,6 +174,8 @@ async function seedInto(tx: Executor, cipher: CredentialsCipher): Promise<SeedDe
     foreign_group_id: foreignGroupId,
     email_account_id: emailAccountId,
     sms_sender_id: smsSenderId,
+    agents,
+    conversation_id: conversation.id,
   });
 }
 
