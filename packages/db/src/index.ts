@@ -32,3 +32,6 @@ export * from './repositories/email-send-message.repository.ts';
 export * from './repositories/conversations.repository.ts';
 export * from './repositories/agents.repository.ts';
 export * from './repositories/conversation-drafts.repository.ts';
+export * from './repositories/message-draft-send-content.ts';
+export * from './repositories/message-drafts.repository.ts';
+export * from './repositories/message-draft-dispatch.repository.ts';

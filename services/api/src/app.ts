@@ -23,6 +23,7 @@ import { groupsRoutes } from './routes/groups.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { mediaRoutes } from './routes/media.routes.ts';
 import { meRoutes } from './routes/me.routes.ts';
+import { messageDraftsRoutes } from './routes/message-drafts.routes.ts';
 import { openApiRoutes } from './routes/openapi.routes.ts';
 import { sandboxRoutes } from './routes/sandbox.routes.ts';
 import { schedulesRoutes } from './routes/schedules.routes.ts';
@@ -102,6 +103,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     ...mediaRoutes({ db, config }),
     ...draftsRoutes({ db, config }),
     ...emailDraftsRoutes({ db, config, queues: deps.queues }),
+    ...messageDraftsRoutes({ db, queues: deps.queues }),
     ...conversationsRoutes({ db }),
     ...(options.routes ?? []),
   ];

@@ -12,10 +12,13 @@ import {
   type Db,
   type DeliveryError,
   type DeliveryForSending,
+  failMessageDraftOfSend,
+  isMessageDraftSend,
   loadDeliveryForSending,
   markDeliveryFailed,
   markDeliverySent,
   markSenderFailed,
+  promoteSentMessageDraft,
   requeueDelivery,
   type SendingSender,
 } from '@outbound/db';
@@ -25,6 +28,7 @@ import { callWithTimeout } from './call-with-timeout.ts';
 import { PermanentDispatchError } from './dispatch-errors.ts';
 import { deliveryMessage } from './delivery-message.ts';
 import { emailDeliveryMessage } from './email-delivery-message.ts';
+import { messageDraftDeliveryMessage } from './message-draft-message.ts';
 
 export interface DeliverJobDeps {
   config: Pick<Config, 'ADAPTER_TIMEOUT_MS' | 'DELIVERY_MAX_ATTEMPTS'>;
@@ -158,6 +162,16 @@ export function createDeliverJob(deps: DeliverJobDeps) {
         { attempt: attempt.attempt, provider_message_id: result.providerMessageId },
         'delivery sent',
       );
+      if (isMessageDraftSend(loaded.send)) {
+        await settleMessageDraft(
+          () =>
+            promoteSentMessageDraft(db, {
+              organizationId: delivery.organization_id,
+              sendId: delivery.send_id,
+            }),
+          logger,
+        );
+      }
     } else {
       logger.warn(
         { attempt: attempt.attempt, provider_message_id: result.providerMessageId },
@@ -168,8 +182,9 @@ export function createDeliverJob(deps: DeliverJobDeps) {
 
   async function send(loaded: DeliveryForSending, attempt: number): Promise<SendResult> {
     const adapter = await adapters(loaded.sender);
-    const message =
-      loaded.send.channel === 'email'
+    const message = isMessageDraftSend(loaded.send)
+      ? messageDraftDeliveryMessage(loaded.send)
+      : loaded.send.channel === 'email'
         ? await emailDeliveryMessage(db, loaded)
         : deliveryMessage(loaded);
     return callWithTimeout(
@@ -189,6 +204,14 @@ export function createDeliverJob(deps: DeliverJobDeps) {
     const failed = await markDeliveryFailed(db, attempt, failure);
     if (failed) {
       logger.info({ attempt: attempt.attempt, error_code: failure.code }, 'delivery failed');
+      await settleMessageDraft(
+        () =>
+          failMessageDraftOfSend(db, {
+            organizationId: attempt.organization_id,
+            sendId: attempt.send_id,
+          }),
+        logger,
+      );
     }
     return failed;
   }
@@ -234,4 +257,17 @@ function classify(error: unknown): Failure {
   // Adapters throw only typed errors; anything else is a bug, which a retry may outlast.
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return { code: 'unexpected_error', message, retryable: true };
+}
+
+/**
+ * Applies a delivery's outcome to the message draft it came from. A failure is logged, not
+ * thrown: the delivery's outcome is already committed, and the API settles the draft when it
+ * is next read.
+ */
+async function settleMessageDraft(work: () => Promise<unknown>, logger: Logger): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    logger.warn({ err: error }, 'could not settle the message draft of this send; the API will');
+  }
 }
