@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   checkTokenRequest,
   googleApiError,
@@ -13,6 +12,7 @@ import {
   type GmailFault,
   type GmailSentMessage,
 } from './gmail-wire.ts';
+import { closeServer, listenOnLoopback } from './loopback-http.ts';
 
 export type { GmailCall, GmailFault, GmailSentMessage };
 
@@ -228,21 +228,14 @@ export function createGmailServer(options: GmailServerOptions): GmailServer {
     get tokenUrl() {
       return `${this.url}/token`;
     },
-    start: () =>
-      new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-          port = (server.address() as AddressInfo).port;
-          resolve();
-        });
-      }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    start: async () => {
+      port = await listenOnLoopback(server);
+    },
+    stop: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      await closeServer(server);
+    },
     inject: (fault, target = {}) => void faults.push({ fault, target, left: target.times ?? 1 }),
     grant: (refreshToken, account) => {
       grants.set(refreshToken, account);

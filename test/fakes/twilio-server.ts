@@ -1,5 +1,4 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   basicAuthOf,
   MAGIC_FROM_VALID,
@@ -13,6 +12,7 @@ import {
   type TwilioCall,
   type TwilioSentMessage,
 } from './twilio-wire.ts';
+import { closeServer, listenOnLoopback } from './loopback-http.ts';
 
 export type { TwilioCall, TwilioSentMessage };
 export { MAGIC_FROM_ERRORS, MAGIC_FROM_VALID, MAGIC_TO_ERRORS } from './twilio-wire.ts';
@@ -248,24 +248,12 @@ export function createTwilioServer(options: TwilioServerOptions): TwilioServer {
       return `http://127.0.0.1:${port}`;
     },
     async start() {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-          server.off('error', reject);
-          port = (server.address() as AddressInfo).port;
-          resolve();
-        });
-      });
+      port = await listenOnLoopback(server);
     },
     async stop() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      if (!server.listening) return;
-      const closed = new Promise<void>((resolve, reject) =>
-        server.close((error) => (error === undefined ? resolve() : reject(error))),
-      );
-      server.closeAllConnections();
-      await closed;
+      await closeServer(server);
       port = undefined;
     },
     inject(fault, target = {}) {

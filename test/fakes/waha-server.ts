@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   endpointOf,
   nestError,
@@ -14,6 +13,7 @@ import {
   type WahaSentMessage,
   type WahaSessionStatus,
 } from './waha-wire.ts';
+import { closeServer, listenOnLoopback } from './loopback-http.ts';
 
 export type { WahaEngine, WahaSendEndpoint, WahaSentMessage, WahaSessionStatus };
 
@@ -254,24 +254,12 @@ export function createWahaServer(options: WahaServerOptions = {}): WahaServer {
       return `http://127.0.0.1:${port}`;
     },
     async start() {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-          server.off('error', reject);
-          port = (server.address() as AddressInfo).port;
-          resolve();
-        });
-      });
+      port = await listenOnLoopback(server);
     },
     async stop() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      if (!server.listening) return;
-      const closed = new Promise<void>((resolve, reject) =>
-        server.close((error) => (error === undefined ? resolve() : reject(error))),
-      );
-      server.closeAllConnections();
-      await closed;
+      await closeServer(server);
       port = undefined;
     },
     inject(fault, target = {}) {
