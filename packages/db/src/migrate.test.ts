@@ -54,7 +54,7 @@ describe('migrations', () => {
           'agents',
           'api_keys',
           'conversation_drafts',
-      'conversation_messages',
+          'conversation_messages',
           'conversations',
           'deliveries',
           'email_draft_attachments',
