@@ -37,9 +37,11 @@ export function createPool(options: DatabaseOptions): pg.Pool {
 
 export function createDb(options: DatabaseOptions): Db {
   const pool = createPool(options);
-  // An idle client whose server went away emits 'error' on the pool; without a listener
-  // that would crash the process instead of failing the next query.
+  // A client whose server went away emits 'error': on the pool while idle, on the client
+  // itself while checked out between queries (inside a transaction). Without a listener either
+  // would crash the process instead of failing the query in progress or the next one.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

@@ -19,6 +19,8 @@ const UNAVAILABLE_MESSAGES = [
   /connection terminated/i,
   /stream isn't writeable/i,
   /connection is closed/i,
+  // pg, on a client whose connection died (e.g. the ROLLBACK after a query lost mid-transaction).
+  /is not queryable/i,
 ];
 
 /**
