@@ -35,3 +35,4 @@ export * from './repositories/conversation-drafts.repository.ts';
 export * from './repositories/message-draft-send-content.ts';
 export * from './repositories/message-drafts.repository.ts';
 export * from './repositories/message-draft-dispatch.repository.ts';
+export { isDependencyUnavailable } from './unavailable-error.ts';

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
-import { Worker, type WorkerOptions } from 'bullmq';
+import { RateLimitError, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config, Logger } from '@outbound/config';
-import type { Db } from '@outbound/db';
+import { type Db, isDependencyUnavailable } from '@outbound/db';
 import type { CredentialsCipher } from '@outbound/domain';
 import {
   assertNoEviction,
@@ -22,6 +22,9 @@ import { createDuePoller, type DuePoller } from './poll-due.job.ts';
 import { createScheduleRunner, type ScheduleRunner } from './run-schedule.job.ts';
 import { createScheduleReconciler, type ScheduleReconciler } from './schedule-reconciler.ts';
 import { createSweeper, type Sweeper } from './sweep.job.ts';
+
+/** How long a queue pauses when Postgres or Redis cannot be reached, before it tries again. */
+const UNAVAILABLE_PAUSE_MS = 1_000;
 
 export interface DispatcherDeps {
   config: Pick<
@@ -137,9 +140,23 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     await assertNoEviction(connection);
     if (closing !== undefined) return;
     for (const queue of names) {
-      const worker = new Worker(
+      const worker: Worker = new Worker(
         queue,
-        (job, token) => runJob(queue, job, handlers, token),
+        async (job, token) => {
+          try {
+            return await runJob(queue, job, handlers, token);
+          } catch (error) {
+            if (!isDependencyUnavailable(error)) throw error;
+            // Postgres (or Redis) is unreachable: every job would fail the same way. Pause this
+            // queue instead, and put the job back without spending one of its attempts.
+            logger.warn(
+              { err: error, queue, job_id: job.id, pause_ms: UNAVAILABLE_PAUSE_MS },
+              'a dependency is unavailable; pausing the queue',
+            );
+            await worker.rateLimit(UNAVAILABLE_PAUSE_MS);
+            throw new RateLimitError();
+          }
+        },
         workerOptions(queue),
       );
       worker.on('error', (error) => logger.error({ err: error, queue }, 'worker error'));
