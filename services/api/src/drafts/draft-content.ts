@@ -6,13 +6,12 @@ import {
   type WhatsappDraftRecord,
 } from '@outbound/db';
 import { AppError } from '../errors/app-error.ts';
-import type { MediaUrlConfig } from '../media/media-urls.ts';
 import type { DraftRequest, DraftResponse } from '../routes/drafts.schema.ts';
-import { resolveDraftMedia } from './draft-media.ts';
+import { resolveDraftMedia, type DraftMediaConfig } from './draft-media.ts';
 
 export interface DraftDeps {
   db: Db;
-  config: MediaUrlConfig;
+  config: DraftMediaConfig;
 }
 
 /**

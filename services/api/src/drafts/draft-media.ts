@@ -1,6 +1,9 @@
+import { isIP } from 'node:net';
+import type { Config } from '@outbound/config';
 import { findMediaForDrafts, type Db, type WhatsappDraftMedia } from '@outbound/db';
 import { isUuid } from '@outbound/domain';
 import { AppError } from '../errors/app-error.ts';
+import { isLocalhostName, refusedRange } from '../media/guarded-fetch.ts';
 import type { MediaProblem, MediaUrlItem } from '../media/media-ingest.ts';
 import { verifyMediaSignature, type MediaUrlConfig } from '../media/media-urls.ts';
 
@@ -42,15 +45,34 @@ function safeDecode(segment: string): string | undefined {
   }
 }
 
+/** What a draft's media check needs: media URLs, and the hosts exempt from the address check. */
+export type DraftMediaConfig = MediaUrlConfig & Pick<Config, 'MEDIA_FETCH_ALLOW_HOSTS'>;
+
+/**
+ * True when an external URL names, without any DNS lookup, a host the guarded fetch would
+ * refuse: an IP literal in a private or reserved range (in any spelling the URL parser
+ * normalises, such as `2130706433` or `0177.0.0.1`) or a `localhost` name. Names that only
+ * resolve to such addresses are caught when the media is fetched.
+ */
+function namesPrivateHost(config: DraftMediaConfig, url: string): boolean {
+  const parsed = URL.parse(url);
+  if (parsed === null) return false;
+  const host = parsed.hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (config.MEDIA_FETCH_ALLOW_HOSTS.includes(host)) return false;
+  if (isLocalhostName(host)) return true;
+  return isIP(host) !== 0 && refusedRange(host) !== undefined;
+}
+
 /**
  * The media a draft keeps, in order. Nothing is fetched: an external URL is kept with its
  * `mimetype` and `filename`; one of Outbound's media URLs also gets the object's `sha256`,
  * `size_bytes` and `storage_key` (and its filename when the caller gave none). Throws 422
  * `unprocessable` listing every item (`details.problems`) whose Outbound URL has a bad
- * signature, names no media object of the organization, or declares another type.
+ * signature, names no media object of the organization, or declares another type, and every
+ * external URL that names a private host (see `namesPrivateHost`).
  */
 export async function resolveDraftMedia(
-  deps: { db: Db; config: MediaUrlConfig },
+  deps: { db: Db; config: DraftMediaConfig },
   organizationId: string,
   items: readonly MediaUrlItem[],
 ): Promise<WhatsappDraftMedia[]> {
@@ -71,11 +93,15 @@ export async function resolveDraftMedia(
       ...(item.filename === undefined ? {} : { filename: item.filename }),
     };
     const target = targets[index];
-    if (target === undefined || target.kind === 'external') return given;
     const problem = (reason: string, message: string): WhatsappDraftMedia => {
       problems.push({ index, url: item.url, reason, message });
       return given;
     };
+    if (target === undefined || target.kind === 'external') {
+      return namesPrivateHost(deps.config, item.url)
+        ? problem('private_address', 'names a private or reserved address, which is refused')
+        : given;
+    }
     if (target.kind === 'invalid') {
       return problem('invalid_media_url', 'not a valid Outbound media URL (bad id or signature)');
     }

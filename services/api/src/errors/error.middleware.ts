@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '@outbound/config';
+import { redactApiKeys } from '../http/access-log.middleware.ts';
 import { getRequestId } from '../http/request-id.middleware.ts';
 import type { ErrorResponse } from './error-response.schema.ts';
 import { AppError } from './app-error.ts';
@@ -8,7 +9,8 @@ import { toAppError } from './to-app-error.ts';
 /** Turns a request no route matched into a `not_found` error for the error middleware. */
 export function notFound(): RequestHandler {
   return (req) => {
-    throw AppError.of('not_found', `No route for ${req.method} ${req.path}`);
+    // A key pasted into a path (by mistake) is not echoed back where logs and proxies keep it.
+    throw AppError.of('not_found', `No route for ${req.method} ${redactApiKeys(req.path)}`);
   };
 }
 

@@ -2,20 +2,19 @@ import { newId } from '@outbound/domain';
 import { AppError } from './app-error.ts';
 import { isDependencyUnavailable } from './dependency-unavailable.ts';
 
-/** What body-parser attaches to the errors it raises. */
-interface BodyParserError {
-  type: string;
+/**
+ * What http-errors attaches to the errors body-parser raises (`type` names the failure; a
+ * decompression error has none), and what the router sets on a path it cannot decode.
+ */
+interface HttpLikeError {
+  type?: string;
   status: number;
-  expose: boolean;
+  expose?: boolean;
   limit?: number;
 }
 
-function isBodyParserError(error: unknown): error is Error & BodyParserError {
-  return (
-    error instanceof Error &&
-    typeof (error as Partial<BodyParserError>).type === 'string' &&
-    typeof (error as Partial<BodyParserError>).status === 'number'
-  );
+function isHttpLikeError(error: unknown): error is Error & HttpLikeError {
+  return error instanceof Error && typeof (error as Partial<HttpLikeError>).status === 'number';
 }
 
 /**
@@ -24,7 +23,7 @@ function isBodyParserError(error: unknown): error is Error & BodyParserError {
  */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  if (isBodyParserError(error)) {
+  if (isHttpLikeError(error)) {
     switch (error.type) {
       case 'entity.parse.failed':
         return AppError.of('malformed_json', 'The request body is not valid JSON', null, {
@@ -40,8 +39,14 @@ export function toAppError(error: unknown): AppError {
       case 'encoding.unsupported':
       case 'charset.unsupported':
         return AppError.of('unsupported_media_type', error.message, null, { cause: error });
+      case undefined:
       default:
-        if (error.expose && error.status >= 400 && error.status < 500) {
+        // The router's "Failed to decode param" (a path that is not percent-encoded UTF-8).
+        if (error instanceof URIError && error.status === 400) {
+          return AppError.of('bad_request', error.message, null, { cause: error });
+        }
+        // body-parser's other failures, such as a body that does not match its Content-Encoding.
+        if (error.expose === true && error.status >= 400 && error.status < 500) {
           return new AppError('bad_request', error.status, error.message, null, { cause: error });
         }
     }

@@ -169,6 +169,15 @@ async function resolveChecked(
   options: GuardedFetchOptions,
 ): Promise<LookupAddress[]> {
   const hostname = bareHostname(target);
+  const allowListed = (options.allowHosts ?? []).some((host) => host.toLowerCase() === hostname);
+  if (!allowListed && isLocalhostName(hostname)) {
+    // RFC 6761: these are loopback whatever a resolver answers (or fails to answer) for them.
+    throw new MediaFetchError(
+      'private_address',
+      url,
+      `${hostname} is a loopback name, which is refused`,
+    );
+  }
   let addresses: string[];
   if (isIP(hostname) !== 0) {
     addresses = [hostname];
@@ -184,7 +193,6 @@ async function resolveChecked(
       throw new MediaFetchError('dns_failed', url, `${hostname} has no addresses`);
     }
   }
-  const allowListed = (options.allowHosts ?? []).some((host) => host.toLowerCase() === hostname);
   return addresses.map((address) => {
     const family = isIP(address);
     if (family === 0) {
@@ -201,6 +209,12 @@ async function resolveChecked(
     }
     return { address, family };
   });
+}
+
+/** `localhost`, `localhost.` or a name under `.localhost`: loopback by definition (RFC 6761). */
+export function isLocalhostName(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/\.$/, '');
+  return name === 'localhost' || name.endsWith('.localhost');
 }
 
 function bareHostname(target: URL): string {

@@ -68,7 +68,8 @@ export function parseMultipart(
   }
 
   return new Promise((resolve, reject) => {
-    const fields: Record<string, string[]> = {};
+    // A Map, so a field named __proto__ or constructor is a field like any other.
+    const fields = new Map<string, string[]>();
     const files: UploadedFile[] = [];
     let settled = false;
     const fail = (error: AppError): void => {
@@ -92,7 +93,9 @@ export function parseMultipart(
         );
         return;
       }
-      (fields[name] ??= []).push(value);
+      const values = fields.get(name) ?? [];
+      values.push(value);
+      fields.set(name, values);
     });
     parser.on('file', (fieldName, stream, info) => {
       const filename = info.filename ?? '';
@@ -130,7 +133,7 @@ export function parseMultipart(
     parser.on('close', () => {
       if (settled) return;
       settled = true;
-      resolve({ fields, files });
+      resolve({ fields: Object.fromEntries(fields), files });
     });
     req.on('error', (error) => fail(malformed(error)));
     req.on('close', () => {

@@ -36,7 +36,8 @@ let externalUrl: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  api = await startTestApp(database, redis);
+  // The external media host is a local server: exempt it, as a trusted media host would be.
+  api = await startTestApp(database, redis, { env: { MEDIA_FETCH_ALLOW_HOSTS: '127.0.0.1' } });
   acme = await seedOrganization(database.db, 'acme');
   other = await seedOrganization(database.db, 'other');
   sessionId = await seedSession(database.db, acme.organizationId, { name: 'main' });

@@ -56,22 +56,23 @@ function formToBody(
   fields: Readonly<Record<string, readonly string[]>>,
   issues: InputIssue[],
 ): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
+  const body: [string, unknown][] = [];
   for (const [name, values] of Object.entries(fields)) {
     if (name === FILES_FIELD) {
       issues.push(issue(name, 'unexpected_field', `"${FILES_FIELD}" must hold files, not text`));
     } else if (LIST_FIELDS.has(name)) {
-      body[name] = listValue(name, values, issues);
+      body.push([name, listValue(name, values, issues)]);
     } else if (values.length > 1) {
       issues.push(issue(name, 'repeated_field', `${name} was sent ${values.length} times`));
     } else if (JSON_FIELDS.has(name)) {
       const value = values[0] ?? '';
-      if (value.trim() !== '') body[name] = jsonValue(name, value, issues);
+      if (value.trim() !== '') body.push([name, jsonValue(name, value, issues)]);
     } else {
-      body[name] = values[0];
+      body.push([name, values[0]]);
     }
   }
-  return body;
+  // Own properties even for __proto__, so the schema refuses it by name like any unknown field.
+  return Object.fromEntries(body);
 }
 
 function listValue(name: string, values: readonly string[], issues: InputIssue[]): unknown {
