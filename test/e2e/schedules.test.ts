@@ -31,7 +31,7 @@ interface ScheduleView {
  * Scheduled sends through the API and three dispatcher processes to the sandbox. Times are
  * checked for order (never early), not for speed: the due-lag benchmark measures lateness.
  */
-describe('scheduled sends, end to end', () => {
+describe('scheduled sends, end to end', { timeout: 60_000 }, () => {
   let database: TestDatabase;
   let redis: TestRedis;
   let stack: Stack | undefined;
