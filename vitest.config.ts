@@ -21,6 +21,9 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     // Every test file gets its own database and Redis prefix, so files run in parallel safely.
     pool: 'forks',
+    // Vitest's default is one worker per core but one; the files here mostly wait on Postgres,
+    // Redis and child processes, so three run side by side even on two cores.
+    maxWorkers: 3,
     testTimeout: 20_000,
     hookTimeout: 60_000,
     teardownTimeout: 20_000,

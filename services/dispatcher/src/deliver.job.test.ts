@@ -348,8 +348,13 @@ describe('deliver job', () => {
         .sort((a, b) => a - b);
     const slots = sentAt(send.id);
     expect(finished.every((d) => d.status === 'sent')).toBe(true);
-    expect(slots[1]! - slots[0]!).toBeGreaterThanOrEqual(950);
-    expect(slots[2]! - slots[1]!).toBeGreaterThanOrEqual(950);
+    // When each went is the limiter's to keep (rate-limit-accuracy.test.ts measures it); here,
+    // that two of them each waited, once, for a later slot of their own.
+    const waits = logs.filter(
+      (line) => line.send_id === send.id && line.msg === 'delivery waits for its rate-limit slot',
+    );
+    expect(new Set(waits.map((line) => line.delivery_id)).size).toBe(2);
+    expect(waits.every((line) => Number(line.delay_ms) > 0)).toBe(true);
     // With one worker slot, the other sender's delivery went while the limited ones waited.
     expect(sentAt(otherSend.id)[0]).toBeLessThan(slots[1]!);
 
@@ -363,10 +368,6 @@ describe('deliver job', () => {
       expect(job.attemptsStarted).toBe(waits.length + 1);
       expect(waits.length).toBeLessThanOrEqual(1);
     }
-    expect(
-      logs.filter(
-        (line) => line.send_id === send.id && line.msg === 'delivery waits for its rate-limit slot',
-      ),
-    ).toHaveLength(2);
+    expect(waits).toHaveLength(2);
   });
 });
