@@ -52,8 +52,9 @@ interface Failure extends DeliveryError {
  * Load → nothing to do unless `queued` → refuse for good when the sender cannot send → take a
  * rate-limit slot (a later slot moves the job to it, once, and frees the worker meanwhile) →
  * claim `queued → sending` → call the adapter with a timeout → `sent`, or `failed` at once
- * for a permanent error, or back to `queued` for BullMQ to retry with backoff, until the last
- * attempt fails with `retries_exhausted`. Every write is conditional, so a late or duplicate
+ * for a permanent error, or back to `queued` for BullMQ to retry with backoff (flagged
+ * `possible_duplicate` when the provider may have taken the attempt), until the last attempt
+ * fails with `retries_exhausted`. Every write is conditional, so a late or duplicate
  * job finds nothing to do. Logs name ids, never message bodies or credentials.
  */
 export function createDeliverJob(deps: DeliverJobDeps) {
@@ -145,12 +146,17 @@ export function createDeliverJob(deps: DeliverJobDeps) {
         }
         return;
       }
-      if (!(await requeueDelivery(db, attempt, failure))) {
+      const possibleDuplicate = mayHaveBeenTaken(failure, error);
+      if (!(await requeueDelivery(db, attempt, failure, { possibleDuplicate }))) {
         logger.warn({ attempt: attempt.attempt }, 'delivery changed while sending; not retried');
         return;
       }
       logger.info(
-        { attempt: attempt.attempt, error_code: failure.code },
+        {
+          attempt: attempt.attempt,
+          error_code: failure.code,
+          possible_duplicate: possibleDuplicate,
+        },
         'delivery queued for a retry',
       );
       // BullMQ retries it; the error carries any Retry-After to the backoff strategy.
@@ -241,6 +247,27 @@ function senderRefusal(sender: SendingSender): DeliveryError | undefined {
     };
   }
   return undefined;
+}
+
+/** Retryable failures after which the provider may have sent the message anyway. */
+const OUTCOME_UNKNOWN: ReadonlySet<string> = new Set(['timeout', 'connection_failed']);
+
+/** Network errors raised before any byte of the request could reach the provider. */
+const NEVER_CONNECTED: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Whether the provider may have taken an attempt that failed as retryable: it did not answer in
+ * time, or the connection dropped after the request went out (WAHA's sends are not idempotent,
+ * so the retry may reach the recipient a second time). A connection that was never made
+ * (refused, name not resolved) sent nothing.
+ */
+function mayHaveBeenTaken(failure: Failure, error: unknown): boolean {
+  if (!OUTCOME_UNKNOWN.has(failure.code)) return false;
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && NEVER_CONNECTED.has(code)) return false;
+  }
+  return true;
 }
 
 function classify(error: unknown): Failure {

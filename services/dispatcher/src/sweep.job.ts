@@ -33,9 +33,6 @@ export interface SweepResult {
   idempotencyPurged: number;
 }
 
-/** Job states in which BullMQ will still run the job: the sweeper leaves those alone. */
-const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
-
 /**
  * Re-drives what Redis lost or BullMQ gave up on, from Postgres (DESIGN invariant 1):
  * - a delivery in `sending` longer than an adapter call and a lock can last: its dispatcher
@@ -122,16 +119,20 @@ export function createSweeper(deps: SweeperDeps) {
     return missing.length;
   }
 
-  /** True when no job will run for the delivery; a finished job of that id is removed. */
+  /**
+   * True when no job will run for the delivery; a finished job of that id is removed. A job
+   * BullMQ will still run (waiting, delayed, active) has no `finishedOn` yet. This reads the
+   * job's hash, in constant time: `getJobState` finds a waiting job by scanning the wait list,
+   * which made a sweep over a backlog of N waiting deliveries cost O(N²) in Redis.
+   */
   async function needsJob(deliveryId: string): Promise<boolean> {
-    const state = await queues.deliveries.getJobState(deliveryId);
-    if (LIVE_STATES.has(state)) return false;
-    if (state === 'completed' || state === 'failed') {
-      // A job picked up again meanwhile is locked and stays: then it is live, and left alone.
-      await queues.deliveries.remove(deliveryId);
-      return (await queues.deliveries.getJobState(deliveryId)) === 'unknown';
-    }
-    return true;
+    const job = await queues.deliveries.getJob(deliveryId);
+    if (job === undefined) return true;
+    if (job.finishedOn === undefined) return false;
+    // Completed, or failed (retries spent, or "stalled more than allowable limit"). A job picked
+    // up again meanwhile is locked and stays: then it is live, and left alone.
+    await queues.deliveries.remove(deliveryId);
+    return (await queues.deliveries.getJob(deliveryId)) === undefined;
   }
 
   return { sweep };

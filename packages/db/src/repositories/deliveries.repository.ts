@@ -202,13 +202,18 @@ export async function markDeliveryFailed(
 
 /**
  * `sending → queued` for the given attempt: a retry comes. Keeps the attempt's error on the
- * row so a reader sees why it is waiting. True when it happened.
+ * row so a reader sees why it is waiting. With `possibleDuplicate` (the provider may have
+ * taken the attempt although it did not say so: no answer in time, connection dropped), the
+ * delivery is flagged `possible_duplicate`, since the retry may reach the recipient again.
+ * True when it happened.
  */
 export async function requeueDelivery(
   db: Executor,
   ref: AttemptRef,
   error: DeliveryError,
+  options: { possibleDuplicate?: boolean } = {},
 ): Promise<boolean> {
+  const flagged = options.possibleDuplicate === true;
   return inTransaction(db, async (tx) => {
     const moved = await tx
       .updateTable('deliveries')
@@ -217,6 +222,7 @@ export async function requeueDelivery(
         error_code: error.code,
         error_message: error.message,
         updated_at: sql<Date>`now()`,
+        ...(flagged ? { possible_duplicate: true } : {}),
       })
       .where('id', '=', ref.id)
       .where('organization_id', '=', ref.organization_id)
@@ -225,7 +231,11 @@ export async function requeueDelivery(
       .executeTakeFirst();
     if (moved.numUpdatedRows === 0n) return false;
     await recordEvents(tx, [
-      deliveryEvent(ref, 'delivery.retrying', { attempt: ref.attempt, error_code: error.code }),
+      deliveryEvent(ref, 'delivery.retrying', {
+        attempt: ref.attempt,
+        error_code: error.code,
+        ...(flagged ? { possible_duplicate: true } : {}),
+      }),
     ]);
     return true;
   });
