@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
   createOrganization,
@@ -139,20 +138,7 @@ export function callsByChat(calls: readonly WahaCall[]): Map<string, number> {
   return byChat;
 }
 
-/** Polls `probe` until it returns something other than undefined; throws after `timeoutMs`. */
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(intervalMs);
-  }
-}
+export { waitFor } from '../support/wait-for.ts';
 
 /** `child.waitForLog`, failing with what the process did log instead, to tell why. */
 export async function expectLog(

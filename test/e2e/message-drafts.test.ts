@@ -13,6 +13,7 @@ import {
   type TestDatabase,
   type TestRedis,
 } from '../support/harness.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
 const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
@@ -72,7 +73,7 @@ describe('message drafts through Twilio, end to end', () => {
     const draft = (await created.json()) as { draft_id: string; scheduled_to_send: boolean };
     expect(draft.scheduled_to_send).toBe(true);
 
-    const [message] = await waitUntil(() =>
+    const [message] = await waitFor(() =>
       Promise.resolve(twilio.messages().length > 0 ? twilio.messages() : undefined),
     );
     expect(message).toMatchObject({
@@ -83,7 +84,7 @@ describe('message drafts through Twilio, end to end', () => {
     });
 
     // Once sent, the draft lives on as a conversation: its detail answers 404 with the route.
-    const hint = await waitUntil(async () => {
+    const hint = await waitFor(async () => {
       const response = await fetch(`${base}/${draft.draft_id}`, { headers: organization.headers });
       if (response.status !== 404) return undefined;
       return (await response.json()) as { error: { code: string; details?: { route?: string } } };
@@ -101,13 +102,3 @@ describe('message drafts through Twilio, end to end', () => {
     expect(twilio.messages()).toHaveLength(1);
   });
 });
-
-async function waitUntil<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

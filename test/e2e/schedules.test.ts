@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import {
 } from '../support/harness.ts';
 import { seedSandboxFixture, type SandboxFixture } from '../support/sandbox-fixture.ts';
 import type { ServiceProcess } from '../support/service-process.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { startDispatcher, startStack, type Stack } from '../support/stack.ts';
 
 interface ScheduleView {
@@ -125,7 +127,7 @@ describe('scheduled sends, end to end', { timeout: 60_000 }, () => {
     const due = Date.now() + 3_000;
     const scheduleId = await schedule({ first_run_at_ms: due });
 
-    const done = await waitUntil(async () => {
+    const done = await waitFor(async () => {
       const view = await readSchedule(scheduleId);
       const deliveries = await deliveriesOf(scheduleId);
       return view.status === 'completed' && deliveries.every((d) => d.status === 'sent')
@@ -150,13 +152,13 @@ describe('scheduled sends, end to end', { timeout: 60_000 }, () => {
       max_occurrences: 3,
     });
 
-    const view = await waitUntil(async () => {
+    const view = await waitFor(async () => {
       const current = await readSchedule(scheduleId);
       return current.status === 'completed' ? current : undefined;
     });
     expect(view).toMatchObject({ occurrences_made: 3, next_run_at_ms: null });
     expect(view.send_ids).toHaveLength(3);
-    const deliveries = await waitUntil(async () => {
+    const deliveries = await waitFor(async () => {
       const rows = await deliveriesOf(scheduleId);
       return rows.every((row) => row.status === 'sent') ? rows : undefined;
     });
@@ -172,7 +174,7 @@ describe('scheduled sends, end to end', { timeout: 60_000 }, () => {
       interval_ms: interval,
       max_occurrences: 10,
     });
-    await waitUntil(async () =>
+    await waitFor(async () =>
       (await readSchedule(scheduleId)).occurrences_made >= 1 ? true : undefined,
     );
 
@@ -203,7 +205,7 @@ describe('scheduled sends, end to end', { timeout: 60_000 }, () => {
       .where('id', '=', fixture.sessionId)
       .execute();
     try {
-      const deliveries = await waitUntil(async () => {
+      const deliveries = await waitFor(async () => {
         const rows = await deliveriesOf(scheduleId);
         return rows.length > 0 && rows.every((row) => row.status === 'failed') ? rows : undefined;
       });
@@ -226,7 +228,7 @@ describe('scheduled sends, end to end', { timeout: 60_000 }, () => {
       interval_ms: 1_500,
       max_occurrences: 4,
     });
-    await waitUntil(async () =>
+    await waitFor(async () =>
       (await readSchedule(scheduleId)).occurrences_made >= 1 ? true : undefined,
     );
 
@@ -234,12 +236,12 @@ describe('scheduled sends, end to end', { timeout: 60_000 }, () => {
     await redis.clear();
     expect(await jobSchedulerExists(scheduleId)).toBe(false);
 
-    const view = await waitUntil(async () => {
+    const view = await waitFor(async () => {
       const current = await readSchedule(scheduleId);
       return current.status === 'completed' ? current : undefined;
     }, 30_000);
     expect(view.send_ids).toHaveLength(4);
-    const deliveries = await waitUntil(async () => {
+    const deliveries = await waitFor(async () => {
       const rows = await deliveriesOf(scheduleId);
       return rows.every((row) => row.status === 'sent') ? rows : undefined;
     });
@@ -261,7 +263,7 @@ describe('scheduled sends, end to end', { timeout: 60_000 }, () => {
     };
     await Promise.all(Array.from({ length: 8 }, post));
 
-    const rows = await waitUntil(async () => {
+    const rows = await waitFor(async () => {
       const found = await database.db
         .selectFrom('deliveries')
         .innerJoin('sends', 'sends.id', 'deliveries.send_id')
@@ -292,17 +294,3 @@ describe('scheduled sends, end to end', { timeout: 60_000 }, () => {
     return schedulers.some((scheduler) => scheduler.key === scheduleWorkflowId(scheduleId));
   }
 });
-
-async function waitUntil<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -89,7 +89,12 @@ export function createDeliverJob(deps: DeliverJobDeps) {
       if (claim === undefined) return;
       logger.info({ attempt: claim.attempt }, 'delivery sending');
       if (
-        await fail({ ...ref, attempt: claim.attempt }, { ...refusal, retryable: false }, logger)
+        await fail(
+          { ...ref, attempt: claim.attempt },
+          { ...refusal, retryable: false },
+          loaded,
+          logger,
+        )
       ) {
         throw new UnrecoverableError(`${refusal.code}: ${refusal.message}`);
       }
@@ -130,7 +135,7 @@ export function createDeliverJob(deps: DeliverJobDeps) {
         logger.warn({ sender_id: sender.id }, 'sender needs authorising again; marked FAILED');
       }
       if (!failure.retryable) {
-        if (await fail(attempt, failure, logger)) {
+        if (await fail(attempt, failure, loaded, logger)) {
           throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
         }
         return;
@@ -141,7 +146,7 @@ export function createDeliverJob(deps: DeliverJobDeps) {
           message: `gave up after ${attempt.attempt} attempts; last error ${failure.code}: ${failure.message}`,
           retryable: false,
         };
-        if (await fail(attempt, exhausted, logger)) {
+        if (await fail(attempt, exhausted, loaded, logger)) {
           throw new UnrecoverableError(exhausted.message);
         }
         return;
@@ -206,10 +211,18 @@ export function createDeliverJob(deps: DeliverJobDeps) {
     );
   }
 
-  async function fail(attempt: AttemptRef, failure: Failure, logger: Logger): Promise<boolean> {
+  async function fail(
+    attempt: AttemptRef,
+    failure: Failure,
+    loaded: DeliveryForSending,
+    logger: Logger,
+  ): Promise<boolean> {
     const failed = await markDeliveryFailed(db, attempt, failure);
     if (failed) {
       logger.info({ attempt: attempt.attempt, error_code: failure.code }, 'delivery failed');
+    }
+    // Only a message draft's send has a draft to settle: other failures skip the lookup.
+    if (failed && isMessageDraftSend(loaded.send)) {
       await settleMessageDraft(
         () =>
           failMessageDraftOfSend(db, {

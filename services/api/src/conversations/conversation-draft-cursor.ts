@@ -1,6 +1,6 @@
 import type { ConversationDraftKeyset } from '@outbound/db';
 import { z } from 'zod';
-import { validationFailed } from '../routing/validate-input.ts';
+import { cursorMismatch, decodeCursor, encodeCursor } from '../routing/cursor-codec.ts';
 
 /**
  * What a conversation-drafts cursor holds, base64url-encoded JSON: where the page ended (`c`,
@@ -25,7 +25,7 @@ export function encodeConversationDraftCursor(
     i: keyset.id,
     x: conversationId,
   };
-  return Buffer.from(JSON.stringify(payload)).toString('base64url');
+  return encodeCursor(payload);
 }
 
 /**
@@ -36,28 +36,11 @@ export function decodeConversationDraftCursor(
   cursor: string,
   conversationId: number,
 ): ConversationDraftKeyset {
-  const parsed = cursorSchema.safeParse(readJson(cursor));
-  if (!parsed.success) {
-    throw cursorError('invalid_cursor', 'cursor is not one this API returned');
-  }
-  if (parsed.data.x !== conversationId) {
-    throw cursorError(
-      'cursor_mismatch',
+  const given = decodeCursor(cursor, cursorSchema);
+  if (given.x !== conversationId) {
+    throw cursorMismatch(
       `cursor belongs to the drafts of another conversation than ${conversationId}`,
     );
   }
-  return { createdAt: parsed.data.c, id: parsed.data.i };
-}
-
-function readJson(cursor: string): unknown {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
-  try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function cursorError(code: string, message: string): Error {
-  return validationFailed([{ location: 'query', path: 'cursor', code, message }]);
+  return { createdAt: given.c, id: given.i };
 }

@@ -1,6 +1,6 @@
 import type { WhatsappDraftKeyset } from '@outbound/db';
 import { z } from 'zod';
-import { validationFailed } from '../routing/validate-input.ts';
+import { cursorMismatch, decodeCursor, encodeCursor } from '../routing/cursor-codec.ts';
 
 /**
  * What a drafts cursor holds, base64url-encoded JSON: where the page ended (`u`, `i`) and the
@@ -25,7 +25,7 @@ export function encodeDraftCursor(
     i: keyset.id,
     s: sessionId ?? null,
   };
-  return Buffer.from(JSON.stringify(payload)).toString('base64url');
+  return encodeCursor(payload);
 }
 
 /**
@@ -36,28 +36,9 @@ export function decodeDraftCursor(
   cursor: string,
   sessionId: string | undefined,
 ): WhatsappDraftKeyset {
-  const parsed = cursorSchema.safeParse(readJson(cursor));
-  if (!parsed.success) {
-    throw cursorError('invalid_cursor', 'cursor is not one this API returned');
+  const given = decodeCursor(cursor, cursorSchema);
+  if (given.s !== (sessionId ?? null)) {
+    throw cursorMismatch('cursor belongs to another listing; ask again with the same session_id');
   }
-  if (parsed.data.s !== (sessionId ?? null)) {
-    throw cursorError(
-      'cursor_mismatch',
-      'cursor belongs to another listing; ask again with the same session_id',
-    );
-  }
-  return { updatedAt: parsed.data.u, id: parsed.data.i };
-}
-
-function readJson(cursor: string): unknown {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
-  try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function cursorError(code: string, message: string): Error {
-  return validationFailed([{ location: 'query', path: 'cursor', code, message }]);
+  return { updatedAt: given.u, id: given.i };
 }

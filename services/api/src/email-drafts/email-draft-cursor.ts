@@ -1,7 +1,7 @@
 import type { EmailDraftKeyset } from '@outbound/db';
 import { emailDraftStatusSchema, type EmailDraftStatus } from '@outbound/domain';
 import { z } from 'zod';
-import { validationFailed } from '../routing/validate-input.ts';
+import { cursorMismatch, decodeCursor, encodeCursor } from '../routing/cursor-codec.ts';
 
 /** The filters a listing was asked with; a cursor only continues the same listing. */
 export interface EmailDraftFilters {
@@ -44,7 +44,7 @@ export function encodeEmailDraftCursor(
     i: keyset.id,
     f: filterKey(filters),
   };
-  return Buffer.from(JSON.stringify(payload)).toString('base64url');
+  return encodeCursor(payload);
 }
 
 /**
@@ -55,30 +55,17 @@ export function decodeEmailDraftCursor(
   cursor: string,
   filters: EmailDraftFilters,
 ): EmailDraftKeyset {
-  const parsed = cursorSchema.safeParse(readJson(cursor));
-  if (!parsed.success) {
-    throw cursorError('invalid_cursor', 'cursor is not one this API returned');
-  }
+  const given = decodeCursor(cursor, cursorSchema);
   const expected = filterKey(filters);
-  const given = parsed.data.f;
-  if (given.s !== expected.s || given.t !== expected.t || given.x !== expected.x) {
-    throw cursorError(
-      'cursor_mismatch',
+  const givenFilters = given.f;
+  if (
+    givenFilters.s !== expected.s ||
+    givenFilters.t !== expected.t ||
+    givenFilters.x !== expected.x
+  ) {
+    throw cursorMismatch(
       'cursor belongs to another listing; ask again with the same status and context filters',
     );
   }
-  return { createdAt: parsed.data.c, id: parsed.data.i };
-}
-
-function readJson(cursor: string): unknown {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
-  try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function cursorError(code: string, message: string): Error {
-  return validationFailed([{ location: 'query', path: 'cursor', code, message }]);
+  return { createdAt: given.c, id: given.i };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { MessageDraftKeyset } from '@outbound/db';
 import { z } from 'zod';
-import { validationFailed } from '../routing/validate-input.ts';
+import { cursorMismatch, decodeCursor, encodeCursor } from '../routing/cursor-codec.ts';
 
 /** The filters a listing was asked with, as bounds; a cursor only continues the same listing. */
 export interface MessageDraftFilters {
@@ -37,7 +37,7 @@ export function encodeMessageDraftCursor(
     i: keyset.id,
     f: filterHash(filters),
   };
-  return Buffer.from(JSON.stringify(payload)).toString('base64url');
+  return encodeCursor(payload);
 }
 
 /**
@@ -48,28 +48,11 @@ export function decodeMessageDraftCursor(
   cursor: string,
   filters: MessageDraftFilters,
 ): MessageDraftKeyset {
-  const parsed = cursorSchema.safeParse(readJson(cursor));
-  if (!parsed.success) {
-    throw cursorError('invalid_cursor', 'cursor is not one this API returned');
-  }
-  if (parsed.data.f !== filterHash(filters)) {
-    throw cursorError(
-      'cursor_mismatch',
+  const given = decodeCursor(cursor, cursorSchema);
+  if (given.f !== filterHash(filters)) {
+    throw cursorMismatch(
       'cursor belongs to another listing; ask again with the same start_date and end_date',
     );
   }
-  return { createdAt: parsed.data.c, id: parsed.data.i };
-}
-
-function readJson(cursor: string): unknown {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
-  try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function cursorError(code: string, message: string): Error {
-  return validationFailed([{ location: 'query', path: 'cursor', code, message }]);
+  return { createdAt: given.c, id: given.i };
 }

@@ -8,6 +8,7 @@ import {
 } from '@outbound/db';
 import { decodeOpaqueId, isUuid } from '@outbound/domain';
 import { findPrincipal } from '../auth/principal.ts';
+import { conversationRoute, responseDraftRoute } from '../conversations/route-hints.ts';
 import { AppError } from '../errors/app-error.ts';
 
 /**
@@ -53,7 +54,7 @@ export function messageDraftUuid(draftId: string): string {
   if (decoded?.kind === 'response_draft') {
     throw messageDraftNotFound(draftId, {
       reason: 'the id belongs to a response draft',
-      route: `/v3/response-drafts/${draftId}`,
+      route: responseDraftRoute(draftId),
     });
   }
   if (decoded?.kind !== 'message_draft' || !isUuid(decoded.id)) {
@@ -99,7 +100,7 @@ export function unsentMessageDraft(
   if (draft.conversation_id === null) throw messageDraftNotFound(draftId);
   throw messageDraftNotFound(draftId, {
     reason: 'it was sent and promoted into a conversation',
-    route: `/v3/conversations/${draft.conversation_id}`,
+    route: conversationRoute(draft.conversation_id),
     conversation_id: draft.conversation_id,
   });
 }

@@ -2,7 +2,7 @@ import { decodeOpaqueId, encodeOpaqueId } from '@outbound/domain';
 import { createTestDatabase, createTestRedis, type TestDatabase } from '@outbound/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaUrl } from '../media/media-urls.ts';
-import { encodeCursor } from '../sends/list-sends.ts';
+import { sendsCursor } from '../sends/list-sends.ts';
 import { documentedOperations, operationKey } from '../test-support/route-examples.ts';
 import { callAs, seedSecurityTenant, type SecurityTenant } from '../test-support/security-world.ts';
 import { changedTables, tableFingerprint } from '../test-support/table-fingerprint.ts';
@@ -133,7 +133,7 @@ const MATRIX: MatrixCase[] = [
   },
   {
     field: 'GET /v2/outbound/sends query:cursor',
-    request: (id) => ({ method: 'GET', path: `/v2/outbound/sends?cursor=${encodeCursor(id)}` }),
+    request: (id) => ({ method: 'GET', path: `/v2/outbound/sends?cursor=${sendsCursor(id)}` }),
     foreign: () => theirs.sendId,
     missing: () => missingUuid(theirs.sendId),
   },

@@ -1,6 +1,7 @@
 import { findSchedule, listSends, sendExists, type Db } from '@outbound/db';
+import { z } from 'zod';
 import { AppError } from '../errors/app-error.ts';
-import { validationFailed } from '../routing/validate-input.ts';
+import { decodeCursor, encodeCursor, invalidCursor } from '../routing/cursor-codec.ts';
 import type { SendPage } from '../routes/sends.schema.ts';
 
 export interface ListSendsQuery {
@@ -8,8 +9,6 @@ export interface ListSendsQuery {
   limit: number;
   cursor?: string | undefined;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * A page of the organization's sends, newest first, optionally only one schedule's (another
@@ -22,7 +21,8 @@ export async function listSendsPage(
   organizationId: string,
   query: ListSendsQuery,
 ): Promise<Omit<SendPage, 'request_id'>> {
-  const afterSendId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const afterSendId =
+    query.cursor === undefined ? undefined : decodeCursor(query.cursor, cursorSchema).after;
   // The repository answers an unknown cursor with an empty page, which would read as "no more
   // sends"; a cursor this API never gave out is the caller's mistake.
   if (afterSendId !== undefined && !(await sendExists(db, organizationId, afterSendId))) {
@@ -58,33 +58,13 @@ export async function listSendsPage(
       created_at_ms: send.created_at.getTime(),
       updated_at_ms: send.updated_at.getTime(),
     })),
-    next_cursor: rows.length > query.limit && last !== undefined ? encodeCursor(last.id) : null,
+    next_cursor: rows.length > query.limit && last !== undefined ? sendsCursor(last.id) : null,
   };
 }
 
-export function encodeCursor(sendId: string): string {
-  return Buffer.from(JSON.stringify({ after: sendId })).toString('base64url');
-}
+const cursorSchema = z.strictObject({ after: z.uuid() });
 
-function decodeCursor(cursor: string): string {
-  let after: unknown;
-  try {
-    after = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown })
-      .after;
-  } catch {
-    after = undefined;
-  }
-  if (typeof after !== 'string' || !UUID.test(after)) throw invalidCursor();
-  return after;
-}
-
-function invalidCursor(): Error {
-  return validationFailed([
-    {
-      location: 'query',
-      path: 'cursor',
-      code: 'invalid_cursor',
-      message: 'cursor is not one this API gave out; pass a page’s next_cursor unchanged',
-    },
-  ]);
+/** The cursor of the page after the send `sendId`. */
+export function sendsCursor(sendId: string): string {
+  return encodeCursor({ after: sendId });
 }

@@ -1,5 +1,4 @@
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createOrganization,
   createSend,
@@ -16,6 +15,7 @@ import {
   type SenderStatus,
 } from '@outbound/domain';
 import { enqueueDeliveries, type Queues } from '@outbound/queue';
+import { waitFor } from '@outbound/test/wait-for';
 
 /** The credentials key of dispatchers under test (in-process and child processes alike). */
 export const TEST_CREDENTIALS_KEY = Buffer.alloc(32, 'dispatcher-tests').toString('base64');
@@ -115,20 +115,7 @@ export async function sandboxCounts(
   return new Map(rows.map((row) => [row.delivery_id!, Number(row.count)]));
 }
 
-/** Polls `probe` until it returns something other than undefined. */
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(intervalMs);
-  }
-}
+export { waitFor };
 
 export interface LogLine {
   level: number;
