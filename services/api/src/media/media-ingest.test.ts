@@ -40,7 +40,6 @@ describe('media ingest', () => {
       else response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
     });
     ingest = createMediaIngest({
-      db: database.db,
       config,
       resolve: (hostname) =>
         Promise.resolve(hostname === 'internal.test' ? ['10.0.0.5'] : ['127.0.0.1']),
@@ -60,6 +59,10 @@ describe('media ingest', () => {
     return Number(count);
   }
 
+  /** `fromUploads` throws synchronously; as a promise, for `refusal`. */
+  const uploads = (files: Parameters<MediaIngest['fromUploads']>[0]) =>
+    Promise.resolve().then(() => ingest.fromUploads(files));
+
   async function refusal(work: Promise<unknown>): Promise<AppError> {
     const error: unknown = await work.then(
       () => new Error('ingest succeeded'),
@@ -75,7 +78,10 @@ describe('media ingest', () => {
       { url: `${media.origin}/b.jpg`, mimetype: 'image/jpg' },
       { url: `${media.origin}/c.webp`, mimetype: 'image/webp' },
     ];
-    const stored = await ingest.fromUrls(organizationId, items);
+    const before = await mediaRows();
+    const checked = await ingest.fromUrls(items);
+    expect(await mediaRows()).toBe(before);
+    const stored = await ingest.store(database.db, organizationId, checked);
 
     expect(stored.map((item) => storedMediaSchema.parse(item))).toEqual(stored);
     expect(stored.map((item) => [item.mimetype, item.filename, item.source_url])).toEqual([
@@ -108,7 +114,7 @@ describe('media ingest', () => {
   it('refuses a PNG declared as JPEG, naming the item, and stores nothing', async () => {
     const before = await mediaRows();
     const error = await refusal(
-      ingest.fromUrls(organizationId, [
+      ingest.fromUrls([
         { url: `${media.origin}/b.jpg`, mimetype: 'image/jpeg' },
         { url: `${media.origin}/a.png`, mimetype: 'image/jpeg' },
       ]),
@@ -131,7 +137,7 @@ describe('media ingest', () => {
 
   it('refuses content that is not an image, and a declared type that is not one', async () => {
     const error = await refusal(
-      ingest.fromUrls(organizationId, [
+      ingest.fromUrls([
         { url: `${media.origin}/notes.txt`, mimetype: 'image/png' },
         { url: `${media.origin}/a.png`, mimetype: 'image/gif' },
       ]),
@@ -146,7 +152,6 @@ describe('media ingest', () => {
 
   it('refuses URLs the SSRF guard stops, and ones that cannot be fetched, as 422', async () => {
     const noHttp = createMediaIngest({
-      db: database.db,
       config: { ...config, MEDIA_FETCH_ALLOW_HTTP: false },
     });
     const cases: [MediaIngest, string, string][] = [
@@ -157,9 +162,7 @@ describe('media ingest', () => {
       [ingest, `${media.origin}/missing.png`, 'http_status'],
     ];
     for (const [subject, url, reason] of cases) {
-      const error = await refusal(
-        subject.fromUrls(organizationId, [{ url, mimetype: 'image/png' }]),
-      );
+      const error = await refusal(subject.fromUrls([{ url, mimetype: 'image/png' }]));
       expect(error.code, url).toBe('unprocessable');
       expect(error.message).toContain(`media item 0 (${url})`);
       expect(error.details?.problems).toEqual([expect.objectContaining({ url, reason })]);
@@ -171,13 +174,13 @@ describe('media ingest', () => {
       url: `${media.origin}/a.png`,
       mimetype: 'image/png',
     }));
-    const error = await refusal(ingest.fromUrls(organizationId, items));
+    const error = await refusal(ingest.fromUrls(items));
     expect(error.code).toBe('validation_failed');
     expect(error.message).toContain('At most 3');
   });
 
   it('stores uploads by their real type, with sanitised names and unique keys', async () => {
-    const stored = await ingest.fromUploads(organizationId, [
+    const checked = ingest.fromUploads([
       { fieldName: 'media', filename: 'C:\\pics\\cat.png', mimetype: 'image/png', data: TINY_PNG },
       {
         fieldName: 'media',
@@ -187,6 +190,7 @@ describe('media ingest', () => {
       },
       { fieldName: 'media', filename: '', mimetype: 'image/webp', data: TINY_WEBP },
     ]);
+    const stored = await ingest.store(database.db, organizationId, checked);
     expect(stored.map((item) => [item.mimetype, item.filename, item.source_url])).toEqual([
       ['image/png', 'cat.png', null],
       ['image/png', 'cat.png', null],
@@ -203,7 +207,7 @@ describe('media ingest', () => {
     const before = await mediaRows();
     const text = Buffer.from('hello');
     const error = await refusal(
-      ingest.fromUploads(organizationId, [
+      uploads([
         { fieldName: 'media', filename: 'fake.jpg', mimetype: 'image/jpeg', data: TINY_PNG },
         { fieldName: 'media', filename: 'notes.txt', mimetype: 'text/plain', data: text },
         { fieldName: 'media', filename: 'notes.png', mimetype: 'image/png', data: text },
@@ -222,16 +226,31 @@ describe('media ingest', () => {
   it('refuses an upload over the size limit', async () => {
     const big = Buffer.concat([TINY_PNG, Buffer.alloc(10_000)]);
     const error = await refusal(
-      ingest.fromUploads(organizationId, [
-        { fieldName: 'media', filename: 'big.png', mimetype: 'image/png', data: big },
-      ]),
+      uploads([{ fieldName: 'media', filename: 'big.png', mimetype: 'image/png', data: big }]),
     );
     expect(error.code).toBe('payload_too_large');
     expect(error.message).toContain('big.png');
   });
 
   it('stores nothing for no media', async () => {
-    expect(await ingest.fromUrls(organizationId, [])).toEqual([]);
-    expect(await ingest.fromUploads(organizationId, [])).toEqual([]);
+    expect(await ingest.fromUrls([])).toEqual([]);
+    expect(ingest.fromUploads([])).toEqual([]);
+    expect(await ingest.store(database.db, organizationId, [])).toEqual([]);
+  });
+
+  it("stores in the caller's transaction: rolled back with it, nothing is left", async () => {
+    const checked = await ingest.fromUrls([
+      { url: `${media.origin}/a.png`, mimetype: 'image/png' },
+    ]);
+    const before = await mediaRows();
+    const rolledBack = new Error('the request was refused after its media was stored');
+    await expect(
+      database.db.transaction().execute(async (trx) => {
+        const stored = await ingest.store(trx, organizationId, checked);
+        expect(stored).toHaveLength(1);
+        throw rolledBack;
+      }),
+    ).rejects.toBe(rolledBack);
+    expect(await mediaRows()).toBe(before);
   });
 });

@@ -1,6 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '@outbound/config';
-import { createMediaObject, type Db, type MediaObject, type StoredMedia } from '@outbound/db';
+import {
+  createMediaObject,
+  type Db,
+  type Executor,
+  type MediaObject,
+  type StoredMedia,
+} from '@outbound/db';
 import { AppError } from '../errors/app-error.ts';
 import { guardedFetch, MediaFetchError, type GuardedFetchOptions } from './guarded-fetch.ts';
 import { IMAGE_TYPES, isImageType, normalizeMimetype, sniffImageType } from './image-type.ts';
@@ -10,7 +16,8 @@ import type { UploadedFile } from './multipart.ts';
 import { mediaStorageKey, sanitizeFilename } from './storage-key.ts';
 
 export interface MediaIngestDeps {
-  db: Db;
+  /** Unused: media is stored in the caller's transaction (`store`). */
+  db?: Db;
   config: Config;
   /** Hostname resolver for the guarded fetch; tests point names at local servers. */
   resolve?: GuardedFetchOptions['resolve'];
@@ -25,24 +32,28 @@ export interface MediaUrlItem {
 
 /**
  * Turns a caller's media into media objects Outbound holds and serves, so a provider is only
- * ever handed Outbound's own signed URL (DESIGN §7).
+ * ever handed Outbound's own signed URL (DESIGN §7), in two steps: `fromUrls` / `fromUploads`
+ * fetch and check the items and write nothing; `store` writes the checked items in the
+ * transaction of the request that uses them, so a request refused after the check (a replayed
+ * or reused idempotency key, a later validation failure) leaves no media object behind.
  *
  * Guarantees: every item is a JPEG, PNG or WebP by its bytes, and of the type the caller
  * declared; URLs are fetched through `guardedFetch` (https only, no private addresses, size
- * and time limits from config); nothing is stored unless every item passes, and then all
- * items are stored in one transaction, in order. Every problem is an AppError:
- * `unprocessable` (422) for any item that cannot be used, including a URL refused by the SSRF
- * guard or one that could not be fetched, with `details.problems` listing each item's index,
- * reason and message; `payload_too_large` (413) for an upload over MEDIA_MAX_BYTES;
- * `validation_failed` (400) for more than MEDIA_MAX_FILES items.
- *
- * Leaves out: the send. Ingest runs before the send's transaction and commits its own rows, so
- * a send that then fails validation leaves unreferenced media objects behind; they are
- * harmless (reachable only by signed URL) and can be swept by age later.
+ * and time limits from config). Every problem is an AppError: `unprocessable` (422) for any
+ * item that cannot be used, including a URL refused by the SSRF guard or one that could not be
+ * fetched, with `details.problems` listing each item's index, reason and message;
+ * `payload_too_large` (413) for an upload over MEDIA_MAX_BYTES; `validation_failed` (400) for
+ * more than MEDIA_MAX_FILES items.
  */
 export interface MediaIngest {
-  fromUrls(organizationId: string, items: readonly MediaUrlItem[]): Promise<StoredMedia[]>;
-  fromUploads(organizationId: string, files: readonly UploadedFile[]): Promise<StoredMedia[]>;
+  fromUrls(items: readonly MediaUrlItem[]): Promise<CheckedMedia[]>;
+  fromUploads(files: readonly UploadedFile[]): CheckedMedia[];
+  /** Stores checked items as media objects through `db` (the request's transaction), in order. */
+  store(
+    db: Executor,
+    organizationId: string,
+    items: readonly CheckedMedia[],
+  ): Promise<StoredMedia[]>;
 }
 
 /** One unusable item, as listed in an error's `details.problems`. */
@@ -54,7 +65,8 @@ export interface MediaProblem {
   message: string;
 }
 
-interface Accepted {
+/** An item that passed every check, not stored yet. */
+export interface CheckedMedia {
   data: Buffer;
   mimetype: ImageType;
   filename: string | null;
@@ -62,7 +74,7 @@ interface Accepted {
 }
 
 export function createMediaIngest(deps: MediaIngestDeps): MediaIngest {
-  const { config, db } = deps;
+  const { config } = deps;
   const fetchOptions: GuardedFetchOptions = {
     maxBytes: config.MEDIA_MAX_BYTES,
     timeoutMs: config.MEDIA_FETCH_TIMEOUT_MS,
@@ -79,33 +91,28 @@ export function createMediaIngest(deps: MediaIngestDeps): MediaIngest {
     }
   }
 
-  async function store(organizationId: string, items: Accepted[]): Promise<StoredMedia[]> {
-    if (items.length === 0) return [];
+  async function store(
+    db: Executor,
+    organizationId: string,
+    items: readonly CheckedMedia[],
+  ): Promise<StoredMedia[]> {
     const now = new Date();
-    const rows = await db.transaction().execute(async (tx) => {
-      const created: MediaObject[] = [];
-      for (const item of items) {
-        const keyName = item.filename ?? `file.${item.mimetype.slice('image/'.length)}`;
-        created.push(
-          await createMediaObject(tx, {
-            organizationId,
-            storageKey: mediaStorageKey(
-              organizationId,
-              keyName,
-              now,
-              randomBytes(4).toString('hex'),
-            ),
-            sha256: createHash('sha256').update(item.data).digest('hex'),
-            sizeBytes: item.data.length,
-            mimetype: item.mimetype,
-            filename: item.filename,
-            sourceUrl: item.sourceUrl,
-            data: item.data,
-          }),
-        );
-      }
-      return created;
-    });
+    const rows: MediaObject[] = [];
+    for (const item of items) {
+      const keyName = item.filename ?? `file.${item.mimetype.slice('image/'.length)}`;
+      rows.push(
+        await createMediaObject(db, {
+          organizationId,
+          storageKey: mediaStorageKey(organizationId, keyName, now, randomBytes(4).toString('hex')),
+          sha256: createHash('sha256').update(item.data).digest('hex'),
+          sizeBytes: item.data.length,
+          mimetype: item.mimetype,
+          filename: item.filename,
+          sourceUrl: item.sourceUrl,
+          data: item.data,
+        }),
+      );
+    }
     return rows.map((row) => ({
       media_object_id: row.id,
       url: mediaUrl(config, { id: row.id, filename: row.filename }),
@@ -119,10 +126,10 @@ export function createMediaIngest(deps: MediaIngestDeps): MediaIngest {
   }
 
   return {
-    async fromUrls(organizationId, items) {
+    async fromUrls(items) {
       checkCount(items.length);
       const outcomes = await Promise.all(
-        items.map(async (item, index): Promise<Accepted | MediaProblem> => {
+        items.map(async (item, index): Promise<CheckedMedia | MediaProblem> => {
           const problem = (reason: string, message: string): MediaProblem => ({
             index,
             url: item.url,
@@ -148,12 +155,12 @@ export function createMediaIngest(deps: MediaIngestDeps): MediaIngest {
           };
         }),
       );
-      return store(organizationId, acceptedOrThrow(outcomes));
+      return acceptedOrThrow(outcomes);
     },
 
-    async fromUploads(organizationId, files) {
+    fromUploads(files) {
       checkCount(files.length);
-      const outcomes = files.map((file, index): Accepted | MediaProblem => {
+      const outcomes = files.map((file, index): CheckedMedia | MediaProblem => {
         const filename = cleanFilename(file.filename);
         if (file.data.length > config.MEDIA_MAX_BYTES) {
           throw AppError.of(
@@ -178,8 +185,10 @@ export function createMediaIngest(deps: MediaIngestDeps): MediaIngest {
         if (typeof verdict !== 'string') return problem(verdict.reason, verdict.message);
         return { data: file.data, mimetype: verdict, filename, sourceUrl: null };
       });
-      return store(organizationId, acceptedOrThrow(outcomes));
+      return acceptedOrThrow(outcomes);
     },
+
+    store,
   };
 }
 
@@ -219,8 +228,8 @@ function typeList(): string {
 }
 
 /** The accepted items, or one error listing every problem. */
-function acceptedOrThrow(outcomes: readonly (Accepted | MediaProblem)[]): Accepted[] {
-  const accepted: Accepted[] = [];
+function acceptedOrThrow(outcomes: readonly (CheckedMedia | MediaProblem)[]): CheckedMedia[] {
+  const accepted: CheckedMedia[] = [];
   const problems: MediaProblem[] = [];
   for (const outcome of outcomes) {
     if ('reason' in outcome) problems.push(outcome);

@@ -38,6 +38,11 @@ beforeAll(async () => {
       '/b.jpg': ['image/jpeg', TINY_JPEG],
       '/fake.png': ['image/png', Buffer.from('<html>not an image</html>')],
     };
+    if (request.url === '/slow.png') {
+      // Slow enough that concurrent requests all fetch it before any of them commits.
+      setTimeout(() => response.writeHead(200, { 'Content-Type': 'image/png' }).end(TINY_PNG), 300);
+      return;
+    }
     const found = served[request.url ?? ''];
     if (found === undefined) {
       response.writeHead(404).end();
@@ -201,6 +206,41 @@ describe('POST /v2/outbound/sends with media URLs', () => {
     );
   });
 
+  it('stores the media of concurrent duplicates once: only the request that creates the send', async () => {
+    const before = await counts();
+    const body = {
+      idempotency_key: nextKey(),
+      media: [{ url: `${images.origin}/slow.png`, mimetype: 'image/png' }],
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, async () => accepted(await postJson(api, body))),
+    );
+    expect(answers.map((answer) => answer.status).sort()).toEqual([
+      'accepted',
+      'duplicate_accepted',
+      'duplicate_accepted',
+      'duplicate_accepted',
+    ]);
+    expect(await counts()).toEqual({ sends: before.sends + 1, media: before.media + 1 });
+  });
+
+  it('stores no media for a key whose send outlived its replay window (409)', async () => {
+    const body = {
+      idempotency_key: nextKey(),
+      media: [{ url: `${images.origin}/a.png`, mimetype: 'image/png' }],
+    };
+    await accepted(await postJson(api, body));
+    await database.db
+      .deleteFrom('idempotency_records')
+      .where('organization_id', '=', acme.organizationId)
+      .where('idempotency_key', '=', body.idempotency_key)
+      .execute();
+    const fetched = images.requests.length;
+    await expectRefused(postJson(api, body), 409, 'idempotency_key_reused');
+    // Fetched and checked again, but never stored.
+    expect(images.requests.length).toBe(fetched + 1);
+  });
+
   it('accepts media without text: the text is optional then', async () => {
     const { send } = await accepted(
       await postJson(api, { media: [{ url: `${images.origin}/a.png`, mimetype: 'image/png' }] }),
@@ -301,6 +341,18 @@ describe('POST /v2/outbound/sends as multipart/form-data', () => {
       'unprocessable',
     );
     expect(error.message).toContain('doc.pdf');
+  });
+
+  it('stores none of the URL media when a file of the same request is refused', async () => {
+    await expectRefused(
+      postForm([
+        ...baseForm(),
+        ['media', JSON.stringify([{ url: `${images.origin}/a.png`, mimetype: 'image/png' }])],
+        ['files', Buffer.from('%PDF-1.7'), 'doc.pdf', 'application/pdf'],
+      ]),
+      422,
+      'unprocessable',
+    );
   });
 
   it('refuses a file over MEDIA_MAX_BYTES with 413', async () => {

@@ -17,6 +17,7 @@ import type {
 } from './whatsapp-send-types.ts';
 import { redisAfterCommit } from './redis-after-commit.ts';
 import type { ScheduleRequest } from './schedule-checks.ts';
+import { storeSendContent } from './store-send-content.ts';
 
 export interface CreateWhatsappScheduleInput extends CreateWhatsappSendInput {
   idempotency: IdempotencyScope;
@@ -26,10 +27,11 @@ export interface CreateWhatsappScheduleInput extends CreateWhatsappSendInput {
 
 /**
  * A scheduled WhatsApp send: in one transaction (holding the idempotency key's lock) the
- * `active` schedule — its content (text and stored media), groups, session and actor, first
- * due at `first_run_at` — its `schedule.created` event and the idempotency record. After commit
- * its BullMQ job scheduler (id = `workflow_id`) is upserted; if Redis is down the answer is the
- * same, and the dispatcher's reconciler (and its due-work poller) make up for it.
+ * media objects, the `active` schedule — its content (text and stored media), groups, session
+ * and actor, first due at `first_run_at` — its `schedule.created` event and the idempotency
+ * record. After commit its BullMQ job scheduler (id = `workflow_id`) is upserted; if Redis is
+ * down the answer is the same, and the dispatcher's reconciler (and its due-work poller) make
+ * up for it.
  */
 export async function createWhatsappSchedule(
   deps: CreateWhatsappSendDeps,
@@ -48,7 +50,7 @@ export async function createWhatsappSchedule(
         senderId: body.session_id,
         actorUserId: principal.actorUserId,
         groupIds: input.prepared.groups.map((group) => group.id),
-        content: input.prepared.content,
+        content: await storeSendContent(deps.mediaIngest, trx, organizationId, input.prepared),
         firstRunAt: schedule.firstRunAt,
         intervalMs: schedule.intervalMs,
         maxOccurrences: schedule.maxOccurrences,

@@ -1,9 +1,4 @@
-import {
-  createSend,
-  findSendIdByIdempotencyKey,
-  whatsappSendContentSchema,
-  type StoredMedia,
-} from '@outbound/db';
+import { createSend, findSendIdByIdempotencyKey } from '@outbound/db';
 import { enqueueDeliveries } from '@outbound/queue';
 import { AppError } from '../errors/app-error.ts';
 import { requestFingerprint, sha256Hex } from '../idempotency/fingerprint.ts';
@@ -23,6 +18,7 @@ import {
 import { createWhatsappSchedule } from './create-whatsapp-schedule.ts';
 import { redisAfterCommit } from './redis-after-commit.ts';
 import { checkFirstRunNotPast, checkScheduleBounds } from './schedule-checks.ts';
+import { storeSendContent } from './store-send-content.ts';
 import { checkContent, checkSessionAndGroups } from './whatsapp-send-checks.ts';
 import type {
   CreateWhatsappSendDeps,
@@ -36,11 +32,12 @@ export type { CreateWhatsappSendDeps, CreateWhatsappSendInput, PreparedSend };
 
 /**
  * A WhatsApp send, now or scheduled. Checks the content (and the schedule's bounds), answers a
- * replayed idempotency key before anything else, then checks the session and groups and stores
- * the media. Without `schedule`: in one transaction the send, a queued delivery per group, the
- * `accepted` event and the idempotency record; after commit one job per delivery (job id =
- * delivery id). With `schedule`: see `createWhatsappSchedule`. A Redis failure after commit is
- * logged, not answered: the rows are the truth and the dispatcher catches up (DESIGN §4.1).
+ * replayed idempotency key before anything else, then checks the session and groups and fetches
+ * and checks the media. Without `schedule`: in one transaction the media objects, the send, a
+ * queued delivery per group, the `accepted` event and the idempotency record (so a refused
+ * request stores no media); after commit one job per delivery (job id = delivery id). With
+ * `schedule`: see `createWhatsappSchedule`. A Redis failure after commit is logged, not
+ * answered: the rows are the truth and the dispatcher catches up (DESIGN §4.1).
  */
 export async function createWhatsappSend(
   deps: CreateWhatsappSendDeps,
@@ -84,14 +81,15 @@ async function prepareSend(
   files: readonly UploadedFile[],
 ): Promise<PreparedSend> {
   const groups = await checkSessionAndGroups(deps.db, organizationId, body);
-  const media: StoredMedia[] = [
-    ...(body.media === undefined || body.media.length === 0
+  // Uploads first: they are checked without a network call, so a bad file fetches nothing.
+  const uploaded = deps.mediaIngest.fromUploads(files);
+  const fetched =
+    body.media === undefined || body.media.length === 0
       ? []
-      : await deps.mediaIngest.fromUrls(organizationId, body.media)),
-    ...(files.length === 0 ? [] : await deps.mediaIngest.fromUploads(organizationId, files)),
-  ];
+      : await deps.mediaIngest.fromUrls(body.media);
+  const media = [...fetched, ...uploaded];
   const text = body.text === undefined || body.text.trim() === '' ? null : body.text;
-  return { groups, content: whatsappSendContentSchema.parse({ text, media }) };
+  return { groups, text, media };
 }
 
 async function sendNow(
@@ -124,7 +122,7 @@ async function sendNow(
         channel: 'whatsapp',
         origin: 'whatsapp_send',
         actorUserId: principal.actorUserId,
-        content: prepared.content,
+        content: await storeSendContent(deps.mediaIngest, trx, organizationId, prepared),
         recipients: prepared.groups.map((group) => ({
           recipient: group.chat_id,
           groupId: group.id,

@@ -1,8 +1,8 @@
 import type { Config, Logger } from '@outbound/config';
-import type { Db, SessionGroup, WhatsappSendContent } from '@outbound/db';
+import type { Db, SessionGroup } from '@outbound/db';
 import type { Queues } from '@outbound/queue';
 import type { Principal } from '../auth/principal.ts';
-import type { MediaIngest } from '../media/media-ingest.ts';
+import type { CheckedMedia, MediaIngest } from '../media/media-ingest.ts';
 import type { UploadedFile } from '../media/multipart.ts';
 import type { SendRequest } from '../routes/sends.schema.ts';
 
@@ -22,8 +22,13 @@ export interface CreateWhatsappSendInput {
   log: Logger;
 }
 
-/** What a send or schedule carries, checked and stored, and the groups it goes to. */
+/**
+ * What a send or schedule carries, checked but not stored yet (see `storeSendContent`), and the
+ * groups it goes to.
+ */
 export interface PreparedSend {
   groups: SessionGroup[];
-  content: WhatsappSendContent;
+  text: string | null;
+  /** URL media first, then uploaded files, in the caller's order. */
+  media: CheckedMedia[];
 }
