@@ -17,6 +17,18 @@ export const EMAIL_DRAFT_LIMITS = {
   pageMax: 100,
 } as const;
 
+/**
+ * `planned_send_at` lies in [2000-01-01T00:00:00Z, 9999-12-31T23:59:59.999Z]. A past time is
+ * valid (sent at the next poll), but one before 2000 is a mistake (year 0000, a zero epoch), and
+ * a time after 9999 could not be answered back as RFC 3339.
+ */
+export const PLANNED_SEND_AT_RANGE = {
+  earliest: '2000-01-01T00:00:00.000Z',
+  latest: '9999-12-31T23:59:59.999Z',
+} as const;
+const PLANNED_EARLIEST_MS = Date.parse(PLANNED_SEND_AT_RANGE.earliest);
+const PLANNED_LATEST_MS = Date.parse(PLANNED_SEND_AT_RANGE.latest);
+
 /** Postgres text cannot hold U+0000, so it is refused up front rather than with a 500. */
 const withoutNul = (value: string): boolean => !value.includes('\u0000');
 const oneLine = (value: string): boolean => !/[\r\n]/.test(value);
@@ -136,12 +148,17 @@ export const emailDraftRequestSchema = z
     context_id: z.uuid().nullable().optional(),
     planned_send_at: z.iso
       .datetime({ offset: true })
+      .refine((value) => {
+        const at = Date.parse(value);
+        return at >= PLANNED_EARLIEST_MS && at <= PLANNED_LATEST_MS;
+      }, `planned_send_at must fall between ${PLANNED_SEND_AT_RANGE.earliest} and ${PLANNED_SEND_AT_RANGE.latest}`)
       .nullable()
       .optional()
       .meta({
         description:
           'RFC 3339 time at which the draft is sent by the dispatcher (a past time: at its ' +
-          'next poll). Moving it reschedules the draft; `null` unschedules it.',
+          'next poll), from 2000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z. Moving it ' +
+          'reschedules the draft; `null` unschedules it.',
       }),
   })
   .refine((body) => body.uid !== undefined || body.from_account_id !== undefined, {

@@ -238,6 +238,34 @@ describe('POST /api/email/drafts: refused input changes nothing', () => {
     await expectRefused({ planned_send_at: '2024-03-26T09:00:00' }, 400, 'validation_failed');
   });
 
+  it('refuses a planned_send_at before 2000 or after 9999, and keeps the bounds themselves', async () => {
+    for (const planned of [
+      '0000-01-01T00:00:00Z',
+      '0001-01-01T00:00:00Z',
+      '1970-01-01T00:00:00Z',
+      '1999-12-31T23:59:59.999Z',
+      '2000-01-01T00:30:00+01:00',
+      '9999-12-31T23:59:59-05:00',
+    ]) {
+      const { message, issues } = await expectRefused(
+        { planned_send_at: planned },
+        400,
+        'validation_failed',
+      );
+      expect(
+        issues.map((issue) => issue.path),
+        planned,
+      ).toEqual(['planned_send_at']);
+      expect(message).toContain('between 2000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z');
+    }
+    for (const planned of ['2000-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z']) {
+      const response = await client.save({ from_account_id: accountId, planned_send_at: planned });
+      expect(response.status, planned).toBe(201);
+      const draft = await readDraft(response);
+      expect(new Date(draft.planned_send_at!).toISOString()).toBe(new Date(planned).toISOString());
+    }
+  });
+
   it('requires from_account_id to create, listing it with every other problem', async () => {
     const before = await emailDraftRowCounts(database.db);
     const response = await client.save({ to: ['bad'] });
