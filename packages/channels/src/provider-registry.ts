@@ -14,6 +14,7 @@ import {
 } from './sandbox/sandbox.adapter.ts';
 import { createTwilioAdapter } from './sms/twilio.adapter.ts';
 import { twilioCredentialsSchema, twilioSettingsSchema } from './sms/twilio.settings.ts';
+import { secretsOf, withRedactedErrors } from './redact-secrets.ts';
 import { createWahaAdapter } from './whatsapp/waha.adapter.ts';
 import { wahaCredentialsSchema, wahaSettingsSchema } from './whatsapp/waha.settings.ts';
 
@@ -58,6 +59,7 @@ export interface ProviderEntry<S extends z.ZodType = z.ZodType> {
   /**
    * Builds a new adapter for one sender. Throws `AdapterSetupError` when the provider does not
    * serve the sender's channel, is not available yet, or the settings or credentials are invalid.
+   * The errors the adapter throws never carry the sender's credentials (`withRedactedErrors`).
    */
   create(sender: AdapterSender, credentials: unknown, deps: AdapterDeps): AnyChannelAdapter;
 }
@@ -93,7 +95,13 @@ function defineProvider<S extends z.ZodType, K extends z.ZodType>(
           `sender ${sender.id}: invalid ${provider} credentials at ${paths.join(', ')}`,
         );
       }
-      return spec.build({ sender, settings: settings.data, credentials: opened.data, deps });
+      const adapter = spec.build({
+        sender,
+        settings: settings.data,
+        credentials: opened.data,
+        deps,
+      });
+      return withRedactedErrors(adapter, secretsOf(opened.data));
     },
   });
 }
