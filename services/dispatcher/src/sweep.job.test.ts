@@ -51,6 +51,8 @@ afterAll(async () => {
   await database.drop();
 });
 
+const MAX_ATTEMPTS = 3;
+
 /** The file's dispatcher; BullMQ fails a job at its first stall, so stalls are easy to make. */
 async function started(): Promise<Dispatcher> {
   if (dispatcher !== undefined) return dispatcher;
@@ -64,6 +66,7 @@ async function started(): Promise<Dispatcher> {
       WORKER_MAX_STALLED_COUNT: '0',
       SWEEPER_INTERVAL_MS: '3600000',
       SWEEPER_QUEUED_AFTER_MS: '200',
+      DELIVERY_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
     }),
   );
   dispatcher = createDispatcher({
@@ -91,6 +94,16 @@ async function age(deliveryId: string): Promise<void> {
     .where('id', '=', deliveryId)
     .where('claimed_at', 'is not', null)
     .execute();
+}
+
+async function eventTypes(deliveryId: string): Promise<string[]> {
+  const events = await db
+    .selectFrom('events')
+    .select('type')
+    .where('delivery_id', '=', deliveryId)
+    .orderBy('id')
+    .execute();
+  return events.map((event) => event.type);
 }
 
 const refOf = (delivery: { id: string; organization_id: string; send_id: string }) => ({
@@ -160,7 +173,7 @@ describe('sweeper', () => {
     expect(finished).toMatchObject({ status: 'sent', attempts: 1 });
   });
 
-  it('retries a delivery stuck in sending once, flagged, and fails it if it sticks again', async () => {
+  it('re-drives a delivery stuck in sending, flagged, every time it is found so while it has attempts left', async () => {
     const { sweeper } = await started();
     const sender = await seedSender(db);
     // Committed but never enqueued, then claimed by a "dispatcher" that died mid-call.
@@ -172,32 +185,57 @@ describe('sweeper', () => {
     expect(await sweeper.sweep()).toMatchObject({ reset: 1, failed: 0 });
     const [sent] = await waitUntilFinished(db, [send.id]);
     expect(sent).toMatchObject({ status: 'sent', attempts: 2, possible_duplicate: true });
-    const types = await db
-      .selectFrom('events')
-      .select('type')
-      .where('delivery_id', '=', delivery.id)
-      .orderBy('id')
-      .execute();
-    expect(types.map((event) => event.type)).toEqual([
+    expect(await eventTypes(delivery.id)).toEqual([
       'delivery.sending',
       'delivery.reset',
       'delivery.sending',
       'delivery.sent',
     ]);
 
+    // Already reset once (flagged, one attempt spent), then stuck again on its second attempt.
     const again = await createQueuedSend(db, undefined, sender, ['stuck-twice@g.us']);
     const twice = again.deliveries[0]!;
     await db
       .updateTable('deliveries')
-      .set({ possible_duplicate: true })
+      .set({ attempts: 1, possible_duplicate: true })
       .where('id', '=', twice.id)
       .execute();
     await claimDelivery(db, refOf(twice));
     await age(twice.id);
+    expect(await sweeper.sweep()).toMatchObject({ reset: 1, failed: 0 });
+    const [resent] = await waitUntilFinished(db, [again.send.id]);
+    expect(resent).toMatchObject({
+      status: 'sent',
+      attempts: 3,
+      possible_duplicate: true,
+      error_code: null,
+    });
+    expect((await sandboxCounts(db, [twice.id])).get(twice.id)).toBe(1);
+  });
+
+  it('fails a delivery stuck in sending on its last attempt with stuck_in_sending, and enqueues nothing', async () => {
+    const { sweeper } = await started();
+    const sender = await seedSender(db);
+    const { send, deliveries } = await createQueuedSend(db, undefined, sender, ['stuck-last@g.us']);
+    const delivery = deliveries[0]!;
+    await db
+      .updateTable('deliveries')
+      .set({ attempts: MAX_ATTEMPTS - 1, possible_duplicate: true })
+      .where('id', '=', delivery.id)
+      .execute();
+    await claimDelivery(db, refOf(delivery));
+    await age(delivery.id);
+
     expect(await sweeper.sweep()).toMatchObject({ reset: 0, failed: 1 });
-    const [failed] = await waitUntilFinished(db, [again.send.id]);
-    expect(failed).toMatchObject({ status: 'failed', error_code: 'stuck_in_sending' });
-    expect(await queues.deliveries.getJobState(twice.id)).toBe('unknown');
+    const [failed] = await waitUntilFinished(db, [send.id]);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      attempts: MAX_ATTEMPTS,
+      error_code: 'stuck_in_sending',
+    });
+    expect(failed!.error_message).toMatch(/attempts are exhausted/);
+    expect(await queues.deliveries.getJobState(delivery.id)).toBe('unknown');
+    expect(await eventTypes(delivery.id)).toEqual(['delivery.sending', 'delivery.failed']);
   });
 
   it('deletes expired idempotency records and keeps live ones', async () => {

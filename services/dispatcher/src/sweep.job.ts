@@ -12,7 +12,10 @@ import { enqueueDeliveries, type Queues } from '@outbound/queue';
 export interface SweeperDeps {
   config: Pick<
     Config,
-    'SWEEPER_QUEUED_AFTER_MS' | 'WORKER_LOCK_DURATION_MS' | 'ADAPTER_TIMEOUT_MS'
+    | 'SWEEPER_QUEUED_AFTER_MS'
+    | 'WORKER_LOCK_DURATION_MS'
+    | 'ADAPTER_TIMEOUT_MS'
+    | 'DELIVERY_MAX_ATTEMPTS'
   >;
   db: Db;
   queues: Queues;
@@ -25,7 +28,7 @@ export interface SweeperDeps {
 export interface SweepResult {
   /** Stuck in `sending`, moved back to `queued` and flagged `possible_duplicate`. */
   reset: number;
-  /** Stuck in `sending` a second time, failed with `stuck_in_sending`. */
+  /** Stuck in `sending` with no attempt left, failed with `stuck_in_sending`. */
   failed: number;
   /** Deliveries given a new job (none was waiting, or BullMQ had finished with it). */
   enqueued: number;
@@ -36,8 +39,9 @@ export interface SweepResult {
 /**
  * Re-drives what Redis lost or BullMQ gave up on, from Postgres (DESIGN invariant 1):
  * - a delivery in `sending` longer than an adapter call and a lock can last: its dispatcher
- *   died mid-call, so it goes back to `queued` flagged as a possible duplicate (or fails with
- *   `stuck_in_sending` if that already happened once);
+ *   died mid-call, so it goes back to `queued` flagged as a possible duplicate, however often
+ *   that happens, until its attempts reach `DELIVERY_MAX_ATTEMPTS` (then it fails with
+ *   `stuck_in_sending`);
  * - a delivery `queued` and untouched for `SWEEPER_QUEUED_AFTER_MS` with no live job (the
  *   enqueue after commit failed, Redis lost it, or BullMQ failed or completed it, e.g.
  *   "stalled more than allowable limit"): a new job, id = delivery id.
@@ -56,7 +60,10 @@ export function createSweeper(deps: SweeperDeps) {
     const stuck = await findStuckSendingDeliveries(db, { claimedBefore, limit: pageSize });
     const requeued: DeliveryRef[] = [];
     for (const ref of stuck) {
-      const outcome = await resetStuckDelivery(db, ref, claimedBefore);
+      const outcome = await resetStuckDelivery(db, ref, {
+        claimedBefore,
+        maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
+      });
       const fields = {
         delivery_id: ref.id,
         send_id: ref.send_id,
@@ -70,7 +77,7 @@ export function createSweeper(deps: SweeperDeps) {
         result.failed += 1;
         deps.logger.warn(
           { ...fields, error_code: 'stuck_in_sending' },
-          'delivery stuck in sending twice; failed',
+          'delivery stuck in sending with no attempt left; failed',
         );
       }
     }

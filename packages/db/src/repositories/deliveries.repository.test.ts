@@ -263,10 +263,11 @@ describe('deliveries repository', () => {
     expect(first[0]).toHaveProperty('due_at');
   });
 
-  it('requeues a stuck sending delivery flagged once, and fails it when stuck again', async () => {
+  it('requeues a stuck sending delivery, flagged, each time until its attempts run out, then fails it', async () => {
     const { send: created, deliveries } = await send(2);
     const stuck = ref(deliveries[0]!);
     const fresh = ref(deliveries[1]!);
+    const maxAttempts = 3;
     await claimDelivery(database.db, stuck);
     await claimDelivery(database.db, fresh);
     const stale = () =>
@@ -277,30 +278,60 @@ describe('deliveries repository', () => {
         .execute();
     await stale();
     const claimedBefore = new Date(Date.now() - 60_000);
+    const options = { claimedBefore, maxAttempts };
     const found = await findStuckSendingDeliveries(database.db, { claimedBefore, limit: 100 });
     expect(found.map((r) => r.id)).toContain(stuck.id);
     expect(found.map((r) => r.id)).not.toContain(fresh.id);
 
-    expect(await resetStuckDelivery(database.db, fresh, claimedBefore)).toBe('untouched');
-    expect(await resetStuckDelivery(database.db, stuck, claimedBefore)).toBe('requeued');
-    expect(await resetStuckDelivery(database.db, stuck, claimedBefore)).toBe('untouched');
+    expect(await resetStuckDelivery(database.db, fresh, options)).toBe('untouched');
+    expect(await resetStuckDelivery(database.db, stuck, options)).toBe('requeued');
+    expect(await resetStuckDelivery(database.db, stuck, options)).toBe('untouched');
     expect(await row(stuck.id)).toMatchObject({ status: 'queued', possible_duplicate: true });
+
+    // Stuck again with an attempt left: re-driven again, not failed.
+    await claimDelivery(database.db, stuck);
+    await stale();
+    expect(await resetStuckDelivery(database.db, stuck, options)).toBe('requeued');
+    expect(await row(stuck.id)).toMatchObject({ status: 'queued', attempts: 2 });
 
     await claimDelivery(database.db, stuck);
     await stale();
-    expect(await resetStuckDelivery(database.db, stuck, claimedBefore)).toBe('failed');
-    expect(await row(stuck.id)).toMatchObject({
+    expect(await resetStuckDelivery(database.db, stuck, options)).toBe('failed');
+    const failed = await row(stuck.id);
+    expect(failed).toMatchObject({
       status: 'failed',
-      attempts: 2,
+      attempts: maxAttempts,
       possible_duplicate: true,
       error_code: 'stuck_in_sending',
     });
+    expect(failed.error_message).toMatch(/attempts are exhausted.*outcome .* is unknown/);
     expect(await eventTypes(stuck.id)).toEqual([
+      'delivery.sending',
+      'delivery.reset',
       'delivery.sending',
       'delivery.reset',
       'delivery.sending',
       'delivery.failed',
     ]);
     expect(await sendStatus(created.id)).toBe('sending');
+  });
+
+  it('fails a stuck delivery at once when it was claimed on its last attempt', async () => {
+    const { deliveries } = await send(1);
+    const stuck = ref(deliveries[0]!);
+    await claimDelivery(database.db, stuck);
+    await database.db
+      .updateTable('deliveries')
+      .set({ claimed_at: sql<Date>`now() - interval '10 minutes'` })
+      .where('id', '=', stuck.id)
+      .execute();
+    const options = { claimedBefore: new Date(Date.now() - 60_000), maxAttempts: 1 };
+    expect(await resetStuckDelivery(database.db, stuck, options)).toBe('failed');
+    expect(await row(stuck.id)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      possible_duplicate: true,
+      error_code: 'stuck_in_sending',
+    });
   });
 });

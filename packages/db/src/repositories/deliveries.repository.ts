@@ -319,38 +319,47 @@ export async function findStuckSendingDeliveries(
 /** What the sweeper did with a stuck delivery. */
 export type StuckOutcome = 'requeued' | 'failed' | 'untouched';
 
-/** The error a delivery gets when it is found stuck in `sending` a second time. */
+/** The error a delivery gets when it is found stuck in `sending` with no attempt left. */
 export const STUCK_IN_SENDING: DeliveryError = {
   code: 'stuck_in_sending',
   message:
-    'the dispatcher stopped while sending this delivery twice; its outcome is unknown and it ' +
-    'is not retried again, so that no further duplicate can reach the recipient',
+    'the dispatcher stopped while sending this delivery and its attempts are exhausted; the ' +
+    'outcome of its last attempt is unknown (the provider may or may not have it), so it is ' +
+    'not retried again',
 };
+
+export interface StuckDeliveryOptions {
+  /** Only a delivery claimed before this moment counts as stuck. */
+  claimedBefore: Date;
+  /** `DELIVERY_MAX_ATTEMPTS`: a stuck delivery with this many attempts fails instead. */
+  maxAttempts: number;
+}
 
 /**
  * A delivery left in `sending` since before `claimedBefore` (its dispatcher stopped mid-call,
- * so the provider may or may not have it): the first time it goes back to `queued` flagged
- * `possible_duplicate`; if it is found stuck again it fails with `stuck_in_sending` rather
- * than loop. `untouched` when it was no longer stuck.
+ * so the provider may or may not have it) goes back to `queued` flagged `possible_duplicate`,
+ * as often as it is found stuck, while it has attempts left; once its attempts reach
+ * `maxAttempts` it fails with `stuck_in_sending` instead, so a delivery that kills its
+ * dispatcher every time cannot loop forever. `untouched` when it was no longer stuck.
  */
 export async function resetStuckDelivery(
   db: Executor,
   ref: DeliveryRef,
-  claimedBefore: Date,
+  options: StuckDeliveryOptions,
 ): Promise<StuckOutcome> {
   return inTransaction(db, async (tx) => {
     await lockSend(tx, ref.send_id);
     const stuck = await tx
       .selectFrom('deliveries')
-      .select(['possible_duplicate', 'attempts'])
+      .select('attempts')
       .where('id', '=', ref.id)
       .where('organization_id', '=', ref.organization_id)
       .where('status', '=', 'sending')
-      .where('claimed_at', '<', claimedBefore)
+      .where('claimed_at', '<', options.claimedBefore)
       .forUpdate()
       .executeTakeFirst();
     if (stuck === undefined) return 'untouched';
-    const failing = stuck.possible_duplicate;
+    const failing = stuck.attempts >= options.maxAttempts;
     const status: DeliveryStatus = failing ? 'failed' : 'queued';
     await tx
       .updateTable('deliveries')
@@ -362,9 +371,9 @@ export async function resetStuckDelivery(
               error_message: STUCK_IN_SENDING.message,
               failed_at: sql<Date>`now()`,
             }
-          : { status, possible_duplicate: true },
+          : { status },
       )
-      .set({ updated_at: sql<Date>`now()` })
+      .set({ possible_duplicate: true, updated_at: sql<Date>`now()` })
       .where('id', '=', ref.id)
       .execute();
     await recordEvents(tx, [
