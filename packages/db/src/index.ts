@@ -18,6 +18,7 @@ export * from './repositories/idempotency.repository.ts';
 export * from './repositories/session-groups.repository.ts';
 export * from './repositories/send-reads.repository.ts';
 export * from './repositories/deliveries.repository.ts';
+export * from './repositories/delivery-batches.repository.ts';
 export * from './repositories/media-objects.repository.ts';
 export * from './repositories/whatsapp-drafts.repository.ts';
 export * from './repositories/schedules.repository.ts';

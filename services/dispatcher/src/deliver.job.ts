@@ -8,15 +8,11 @@ import {
 import type { Config, Logger } from '@outbound/config';
 import {
   type AttemptRef,
-  claimDelivery,
   type Db,
   type DeliveryError,
   type DeliveryForSending,
   failMessageDraftOfSend,
   isMessageDraftSend,
-  loadDeliveryForSending,
-  markDeliveryFailed,
-  markDeliverySent,
   markSenderFailed,
   promoteSentMessageDraft,
   requeueDelivery,
@@ -27,6 +23,7 @@ import type { AdapterFactory } from './adapter-factory.ts';
 import { callWithTimeout } from './call-with-timeout.ts';
 import { PermanentDispatchError } from './dispatch-errors.ts';
 import { deliveryMessage } from './delivery-message.ts';
+import { createDeliveryStore, type DeliveryStore } from './delivery-store.ts';
 import { emailDeliveryMessage } from './email-delivery-message.ts';
 import { messageDraftDeliveryMessage } from './message-draft-message.ts';
 
@@ -36,6 +33,8 @@ export interface DeliverJobDeps {
   logger: Logger;
   rateLimiter: RateLimiter;
   adapters: AdapterFactory;
+  /** Where the job reads and records deliveries; batched over `db` by default. */
+  store?: DeliveryStore;
 }
 
 /** The provider's grant is gone: no delivery through the sender can succeed until it is renewed. */
@@ -59,9 +58,13 @@ interface Failure extends DeliveryError {
  */
 export function createDeliverJob(deps: DeliverJobDeps) {
   const { config, db, rateLimiter, adapters } = deps;
+  const store = deps.store ?? createDeliveryStore(db);
 
   return async (payload: JobPayload<'deliver'>, job: Job, token?: string): Promise<void> => {
-    const loaded = await loadDeliveryForSending(db, payload.organization_id, payload.delivery_id);
+    const loaded = await store.load({
+      id: payload.delivery_id,
+      organization_id: payload.organization_id,
+    });
     if (loaded === undefined) {
       deps.logger.warn({ job_id: job.id, ...payload }, 'delivery not found; nothing to do');
       return;
@@ -85,16 +88,11 @@ export function createDeliverJob(deps: DeliverJobDeps) {
     const refusal = senderRefusal(sender);
     if (refusal !== undefined) {
       // The state machine fails only what is `sending`: claim, then fail without a call.
-      const claim = await claimDelivery(db, ref);
-      if (claim === undefined) return;
-      logger.info({ attempt: claim.attempt }, 'delivery sending');
+      const claimed = await store.claim(ref);
+      if (claimed === undefined) return;
+      logger.info({ attempt: claimed }, 'delivery sending');
       if (
-        await fail(
-          { ...ref, attempt: claim.attempt },
-          { ...refusal, retryable: false },
-          loaded,
-          logger,
-        )
+        await fail({ ...ref, attempt: claimed }, { ...refusal, retryable: false }, loaded, logger)
       ) {
         throw new UnrecoverableError(`${refusal.code}: ${refusal.message}`);
       }
@@ -113,12 +111,12 @@ export function createDeliverJob(deps: DeliverJobDeps) {
       throw new DelayedError();
     }
 
-    const claim = await claimDelivery(db, ref);
-    if (claim === undefined) {
+    const claimed = await store.claim(ref);
+    if (claimed === undefined) {
       logger.debug('delivery was claimed elsewhere; nothing to do');
       return;
     }
-    const attempt: AttemptRef = { ...ref, attempt: claim.attempt };
+    const attempt: AttemptRef = { ...ref, attempt: claimed };
     logger.info({ attempt: attempt.attempt }, 'delivery sending');
 
     let result: SendResult;
@@ -168,7 +166,12 @@ export function createDeliverJob(deps: DeliverJobDeps) {
       throw error instanceof Error ? error : new Error(failure.message);
     }
 
-    if (await markDeliverySent(db, attempt, result.providerMessageId)) {
+    const recorded = await store.record({
+      attempt,
+      status: 'sent',
+      providerMessageId: result.providerMessageId,
+    });
+    if (recorded) {
       logger.info(
         { attempt: attempt.attempt, provider_message_id: result.providerMessageId },
         'delivery sent',
@@ -217,7 +220,11 @@ export function createDeliverJob(deps: DeliverJobDeps) {
     loaded: DeliveryForSending,
     logger: Logger,
   ): Promise<boolean> {
-    const failed = await markDeliveryFailed(db, attempt, failure);
+    const failed = await store.record({
+      attempt,
+      status: 'failed',
+      error: { code: failure.code, message: failure.message },
+    });
     if (failed) {
       logger.info({ attempt: attempt.attempt, error_code: failure.code }, 'delivery failed');
     }

@@ -1,48 +1,31 @@
-import { sql, type Transaction, type UpdateObject } from 'kysely';
-import type {
-  Channel,
-  DeliveryStatus,
-  Provider,
-  SendStatus,
-  SenderRole,
-  SenderStatus,
-} from '@outbound/domain';
-import type { Database, Delivery } from '../database.ts';
+import { sql, type Transaction } from 'kysely';
+import type { DeliveryStatus } from '@outbound/domain';
+import type { Database } from '../database.ts';
 import { recordEvents } from './events.repository.ts';
 import type { Executor } from './executor.ts';
-import { lockSend, refreshSendStatus, sendEvent } from './send-status.ts';
+import type { Db } from '../connection.ts';
+import {
+  claimDeliveries,
+  loadDeliveriesForSending,
+  recordOutcomes,
+} from './delivery-batches.repository.ts';
+import type {
+  AttemptRef,
+  DeliveryError,
+  DeliveryForSending,
+  DeliveryRef,
+} from './delivery-types.ts';
+import { lockSend, refreshSendStatus } from './send-status.ts';
 
 export { sendStatusOf, type DeliveryCounts } from './send-status.ts';
 
-/** Enough to name a delivery in a transition, an event or a log line. */
-export interface DeliveryRef {
-  id: string;
-  organization_id: string;
-  send_id: string;
-}
-
-/** The sender fields sending needs; never its credentials (see `loadSenderCredentials`). */
-export interface SendingSender {
-  id: string;
-  organization_id: string;
-  channel: Channel;
-  provider: Provider;
-  name: string;
-  role: SenderRole;
-  status: SenderStatus;
-  settings: Record<string, unknown>;
-  rate_limit_max: number;
-  rate_limit_window_ms: number;
-}
-
-/** A delivery with what sending it takes: its send's content, its sender, its group's name. */
-export interface DeliveryForSending {
-  delivery: Delivery;
-  send: { id: string; channel: Channel; status: SendStatus; content: Record<string, unknown> };
-  sender: SendingSender;
-  /** The group's name when the recipient is a group; `null` otherwise. */
-  groupName: string | null;
-}
+export type {
+  AttemptRef,
+  DeliveryError,
+  DeliveryForSending,
+  DeliveryRef,
+  SendingSender,
+} from './delivery-types.ts';
 
 /** The delivery of the organization with its send, sender and group, or undefined. */
 export async function loadDeliveryForSending(
@@ -50,110 +33,22 @@ export async function loadDeliveryForSending(
   organizationId: string,
   deliveryId: string,
 ): Promise<DeliveryForSending | undefined> {
-  const row = await db
-    .selectFrom('deliveries as d')
-    .innerJoin('sends as s', 's.id', 'd.send_id')
-    .innerJoin('senders as r', 'r.id', 'd.sender_id')
-    .leftJoin('groups as g', 'g.id', 'd.group_id')
-    .selectAll('d')
-    .select([
-      's.channel as send_channel',
-      's.status as send_status',
-      's.content as send_content',
-      'r.channel as sender_channel',
-      'r.provider as sender_provider',
-      'r.name as sender_name',
-      'r.role as sender_role',
-      'r.status as sender_status',
-      'r.settings as sender_settings',
-      'r.rate_limit_max as sender_rate_limit_max',
-      'r.rate_limit_window_ms as sender_rate_limit_window_ms',
-      'g.name as group_name',
-    ])
-    .where('d.organization_id', '=', organizationId)
-    .where('d.id', '=', deliveryId)
-    .executeTakeFirst();
-  if (row === undefined) return undefined;
-  const {
-    send_channel,
-    send_status,
-    send_content,
-    sender_channel,
-    sender_provider,
-    sender_name,
-    sender_role,
-    sender_status,
-    sender_settings,
-    sender_rate_limit_max,
-    sender_rate_limit_window_ms,
-    group_name,
-    ...delivery
-  } = row;
-  return {
-    delivery,
-    send: {
-      id: delivery.send_id,
-      channel: send_channel,
-      status: send_status,
-      content: send_content,
-    },
-    sender: {
-      id: delivery.sender_id,
-      organization_id: delivery.organization_id,
-      channel: sender_channel,
-      provider: sender_provider,
-      name: sender_name,
-      role: sender_role,
-      status: sender_status,
-      settings: sender_settings,
-      rate_limit_max: sender_rate_limit_max,
-      rate_limit_window_ms: sender_rate_limit_window_ms,
-    },
-    groupName: group_name,
-  };
+  const loaded = await loadDeliveriesForSending(db, [
+    { id: deliveryId, organization_id: organizationId },
+  ]);
+  return loaded.get(deliveryId);
 }
 
 /**
- * `queued → sending`: counts the attempt and stamps `claimed_at`, marks the send `sending`,
- * and records `delivery.sending`, in one transaction. Resolves with the attempt number, or
- * undefined when the delivery was not `queued` (someone else has it, or it is finished).
+ * `queued → sending` for one delivery (`claimDeliveries` for one). Resolves with the attempt
+ * number, or undefined when the delivery was not `queued` (someone else has it, or it is done).
  */
 export async function claimDelivery(
-  db: Executor,
+  db: Db,
   ref: DeliveryRef,
 ): Promise<{ attempt: number } | undefined> {
-  return inTransaction(db, async (tx) => {
-    const claimed = await tx
-      .updateTable('deliveries')
-      .set((eb) => ({
-        status: 'sending',
-        attempts: eb('attempts', '+', 1),
-        claimed_at: sql<Date>`now()`,
-        updated_at: sql<Date>`now()`,
-      }))
-      .where('id', '=', ref.id)
-      .where('organization_id', '=', ref.organization_id)
-      .where('status', '=', 'queued')
-      .returning('attempts')
-      .executeTakeFirst();
-    if (claimed === undefined) return undefined;
-    await recordEvents(tx, [deliveryEvent(ref, 'delivery.sending', { attempt: claimed.attempts })]);
-    const started = await tx
-      .updateTable('sends')
-      .set({ status: 'sending', updated_at: sql<Date>`now()` })
-      .where('id', '=', ref.send_id)
-      .where('status', '=', 'queued')
-      .executeTakeFirst();
-    if (started.numUpdatedRows > 0n) {
-      await recordEvents(tx, [sendEvent(ref, 'sending')]);
-    }
-    return { attempt: claimed.attempts };
-  });
-}
-
-/** Which claim a `sending` transition finishes: the attempt `claimDelivery` returned. */
-export interface AttemptRef extends DeliveryRef {
-  attempt: number;
+  const attempt = (await claimDeliveries(db, [ref])).get(ref.id);
+  return attempt === undefined ? undefined : { attempt };
 }
 
 /**
@@ -161,43 +56,22 @@ export interface AttemptRef extends DeliveryRef {
  * no-op), clearing any error of earlier attempts. True when it happened.
  */
 export async function markDeliverySent(
-  db: Executor,
+  db: Db,
   ref: AttemptRef,
   providerMessageId: string,
 ): Promise<boolean> {
-  return finishAttempt(
-    db,
-    ref,
-    'sent',
-    {
-      provider_message_id: providerMessageId,
-      sent_at: sql<Date>`now()`,
-      error_code: null,
-      error_message: null,
-    },
-    { provider_message_id: providerMessageId },
-  );
-}
-
-export interface DeliveryError {
-  code: string;
-  /** Why, for people; never the message body or credentials. */
-  message: string;
+  const moved = await recordOutcomes(db, [{ attempt: ref, status: 'sent', providerMessageId }]);
+  return moved.has(ref.id);
 }
 
 /** `sending → failed` for the given attempt, keeping why. True when it happened. */
 export async function markDeliveryFailed(
-  db: Executor,
+  db: Db,
   ref: AttemptRef,
   error: DeliveryError,
 ): Promise<boolean> {
-  return finishAttempt(
-    db,
-    ref,
-    'failed',
-    { error_code: error.code, error_message: error.message, failed_at: sql<Date>`now()` },
-    { error_code: error.code },
-  );
+  const moved = await recordOutcomes(db, [{ attempt: ref, status: 'failed', error }]);
+  return moved.has(ref.id);
 }
 
 /**
@@ -237,35 +111,6 @@ export async function requeueDelivery(
         ...(flagged ? { possible_duplicate: true } : {}),
       }),
     ]);
-    return true;
-  });
-}
-
-async function finishAttempt(
-  db: Executor,
-  ref: AttemptRef,
-  status: 'sent' | 'failed',
-  values: UpdateObject<Database, 'deliveries'>,
-  payload: Record<string, unknown>,
-): Promise<boolean> {
-  return inTransaction(db, async (tx) => {
-    // The send row first: concurrent outcomes of one send then recompute its status one after
-    // another, each seeing the others' committed rows.
-    await lockSend(tx, ref.send_id);
-    const moved = await tx
-      .updateTable('deliveries')
-      .set(values)
-      .set({ status, updated_at: sql<Date>`now()` })
-      .where('id', '=', ref.id)
-      .where('organization_id', '=', ref.organization_id)
-      .where('status', '=', 'sending')
-      .where('attempts', '=', ref.attempt)
-      .executeTakeFirst();
-    if (moved.numUpdatedRows === 0n) return false;
-    await recordEvents(tx, [
-      deliveryEvent(ref, `delivery.${status}`, { attempt: ref.attempt, ...payload }),
-    ]);
-    await refreshSendStatus(tx, ref);
     return true;
   });
 }

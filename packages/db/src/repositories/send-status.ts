@@ -1,7 +1,6 @@
 import { sql, type Transaction } from 'kysely';
-import type { SendStatus } from '@outbound/domain';
+import { newId, type SendStatus } from '@outbound/domain';
 import type { Database } from '../database.ts';
-import { recordEvents } from './events.repository.ts';
 
 export interface DeliveryCounts {
   queued: number;
@@ -30,34 +29,67 @@ export async function refreshSendStatus(
   tx: Transaction<Database>,
   ref: { organization_id: string; send_id: string },
 ): Promise<void> {
+  await refreshSendStatuses(tx, [ref]);
+}
+
+/**
+ * `refreshSendStatus` for several sends in three statements, whatever their number. Call it with
+ * the sends locked (`lockSends`).
+ */
+export async function refreshSendStatuses(
+  tx: Transaction<Database>,
+  refs: readonly { organization_id: string; send_id: string }[],
+): Promise<void> {
+  const sendIds = [...new Set(refs.map((ref) => ref.send_id))];
+  if (sendIds.length === 0) return;
   const rows = await tx
     .selectFrom('deliveries')
-    .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
-    .where('send_id', '=', ref.send_id)
-    .groupBy('status')
+    .select(['send_id', 'status', (eb) => eb.fn.countAll<number>().as('count')])
+    .where('send_id', 'in', sendIds)
+    .groupBy(['send_id', 'status'])
     .execute();
-  const counts: DeliveryCounts = { queued: 0, sending: 0, sent: 0, failed: 0, canceled: 0 };
-  for (const row of rows) counts[row.status] = Number(row.count);
-  const status = sendStatusOf(counts);
-  const changed = await tx
-    .updateTable('sends')
-    .set({ status, updated_at: sql<Date>`now()` })
-    .where('id', '=', ref.send_id)
-    .where('status', 'not in', ['canceled', status])
-    .executeTakeFirst();
-  if (changed.numUpdatedRows > 0n) await recordEvents(tx, [sendEvent(ref, status)]);
+  const countsBySend = new Map<string, DeliveryCounts>(
+    sendIds.map((id) => [id, { queued: 0, sending: 0, sent: 0, failed: 0, canceled: 0 }]),
+  );
+  for (const row of rows) countsBySend.get(row.send_id)![row.status] = Number(row.count);
+  const statuses = sql.join(
+    [...countsBySend].map(
+      ([sendId, counts]) => sql`(${sendId}::uuid, ${sendStatusOf(counts)}::text, ${newId()}::uuid)`,
+    ),
+  );
+  await sql`
+    with computed (id, status, event_id) as (values ${statuses}),
+    changed as (
+      update sends as s set status = computed.status, updated_at = now()
+      from computed
+      where s.id = computed.id and s.status <> 'canceled' and s.status <> computed.status
+      returning s.id, s.organization_id, s.status, computed.event_id
+    )
+    insert into events (id, organization_id, type, send_id, payload)
+    select event_id, organization_id, 'send.' || status, id, jsonb_build_object('status', status)
+    from changed`.execute(tx);
 }
 
 /** Locks the send row until the transaction ends, so status updates of one send queue up. */
 export async function lockSend(tx: Transaction<Database>, sendId: string): Promise<void> {
-  await tx.selectFrom('sends').select('id').where('id', '=', sendId).forUpdate().execute();
+  await lockSends(tx, [sendId]);
 }
 
-export function sendEvent(ref: { organization_id: string; send_id: string }, status: SendStatus) {
-  return {
-    organizationId: ref.organization_id,
-    type: `send.${status}`,
-    sendId: ref.send_id,
-    payload: { status },
-  };
+/**
+ * Locks the sends until the transaction ends, in id order, so that transactions locking
+ * overlapping sets never wait on each other in a cycle.
+ */
+export async function lockSends(
+  tx: Transaction<Database>,
+  sendIds: readonly string[],
+): Promise<void> {
+  const ids = [...new Set(sendIds)];
+  if (ids.length === 0) return;
+  await tx
+    .selectFrom('sends')
+    .select('id')
+    .where('id', 'in', ids)
+    .orderBy('id')
+    .forUpdate()
+    .execute();
 }
