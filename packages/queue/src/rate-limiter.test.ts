@@ -131,6 +131,42 @@ describe('rate limiter (GCRA with reservations)', () => {
     expect(await probe.exists(`${redis.prefix}:rate:{${key}}:r:b`)).toBe(0);
   });
 
+  it('holds the whole sender off: no slot within the hold-off, then the sustained rate', async () => {
+    const key = randomUUID();
+    const limit = { max: 10, window_ms: 1_000 };
+    const before = await limiter.reserve({ key, reservationId: 'before', limit });
+    expect(before.delayMs).toBe(0);
+
+    await limiter.holdOff(key, 2_000);
+    const slots = [];
+    for (let i = 0; i < 3; i += 1) {
+      slots.push(await limiter.reserve({ key, reservationId: `after-${i}`, limit }));
+    }
+    const holdEnd = before.slotAt + 2_000;
+    expect(slots[0]!.slotAt).toBeGreaterThanOrEqual(holdEnd - 5);
+    expect(slots[0]!.slotAt).toBeLessThan(holdEnd + 100);
+    // After a hold-off the sender resumes at 10/s, not with a burst of 10.
+    expect(slots[1]!.slotAt - slots[0]!.slotAt).toBeCloseTo(100, 0);
+    expect(slots[2]!.slotAt - slots[1]!.slotAt).toBeCloseTo(100, 0);
+  });
+
+  it('voids a reservation that falls within a hold-off, and keeps a longer hold-off', async () => {
+    const key = randomUUID();
+    const limit = { max: 1, window_ms: 500 };
+    await limiter.reserve({ key, reservationId: 'first', limit });
+    const waiting = await limiter.reserve({ key, reservationId: 'waiting', limit });
+    expect(waiting.delayMs).toBeGreaterThan(400);
+
+    await limiter.holdOff(key, 3_000);
+    await limiter.holdOff(key, 1_000);
+    const moved = await limiter.reserve({ key, reservationId: 'waiting', limit });
+    expect(moved.delayMs).toBeGreaterThan(2_900);
+    // The new slot is kept like any other reservation.
+    expect((await limiter.reserve({ key, reservationId: 'waiting', limit })).slotAt).toBe(
+      moved.slotAt,
+    );
+  });
+
   it('refuses a limit that is not positive', async () => {
     await expect(
       limiter.reserve({ key: 'x', reservationId: 'y', limit: { max: 0, window_ms: 1_000 } }),

@@ -37,6 +37,9 @@ export interface DeliverJobDeps {
   store?: DeliveryStore;
 }
 
+/** How long a sender holds off after a provider said "too many requests" without saying how long. */
+const DEFAULT_HOLD_OFF_MS = 1_000;
+
 /** The provider's grant is gone: no delivery through the sender can succeed until it is renewed. */
 const SENDER_NEEDS_REAUTHORIZATION = 'reauthorization_required';
 
@@ -124,6 +127,7 @@ export function createDeliverJob(deps: DeliverJobDeps) {
       result = await send(loaded, attempt.attempt);
     } catch (error) {
       const failure = classify(error);
+      await holdOffWhenAsked(sender, error, logger);
       if (failure.code === SENDER_NEEDS_REAUTHORIZATION) {
         await markSenderFailed(db, {
           organizationId: sender.organization_id,
@@ -240,6 +244,27 @@ export function createDeliverJob(deps: DeliverJobDeps) {
       );
     }
     return failed;
+  }
+
+  /**
+   * A provider that says "too many requests" (or names a time to come back) speaks for the
+   * sender, not for this one delivery: every delivery of the sender waits, in every dispatcher.
+   * A failure to record the hold-off is logged; the delivery's own backoff still applies.
+   */
+  async function holdOffWhenAsked(
+    sender: SendingSender,
+    error: unknown,
+    logger: Logger,
+  ): Promise<void> {
+    if (!(error instanceof RetryableDeliveryError)) return;
+    if (error.code !== 'rate_limited' && error.retryAfterMs === undefined) return;
+    const holdOffMs = error.retryAfterMs ?? DEFAULT_HOLD_OFF_MS;
+    try {
+      await rateLimiter.holdOff(sender.id, holdOffMs);
+      logger.info({ sender_id: sender.id, hold_off_ms: holdOffMs }, 'sender holds off');
+    } catch (holdError) {
+      logger.warn({ err: holdError, sender_id: sender.id }, 'could not hold the sender off');
+    }
   }
 
   /**
