@@ -9,6 +9,9 @@ import { createSandboxOutbox } from './sandbox-outbox.ts';
  */
 export type AdapterFactory = (sender: SendingSender) => Promise<AnyChannelAdapter>;
 
+/** How long a built adapter is reused at most, even if its sender row seems unchanged. */
+const ADAPTER_CACHE_TTL_MS = 60_000;
+
 export function createAdapterFactory(deps: {
   db: Db;
   cipher: CredentialsCipher;
@@ -18,12 +21,41 @@ export function createAdapterFactory(deps: {
   const sandboxOutbox = createSandboxOutbox(deps.db);
   // Adapters are built per delivery; Gmail access tokens outlive them, shared per process.
   const gmailTokens = createGmailTokenCache();
-  return async (sender) => {
+  return cachedPerSender(async (sender) => {
     const credentials = await loadSenderCredentials(deps.db, deps.cipher, sender.id);
     return createAdapter(sender, credentials, {
       sandboxOutbox,
       gmailTokens,
       timeoutMs: deps.timeoutMs,
     });
+  });
+}
+
+/**
+ * Reuses a sender's adapter while the sender row is unchanged (every change to a sender moves
+ * its `updated_at`), for at most a minute: building one opens its credentials, a query and a
+ * decryption per delivery otherwise. A build that fails is not kept.
+ */
+export function cachedPerSender(
+  build: AdapterFactory,
+  ttlMs = ADAPTER_CACHE_TTL_MS,
+): AdapterFactory {
+  const cache = new Map<
+    string,
+    { version: number; builtAt: number; adapter: Promise<AnyChannelAdapter> }
+  >();
+  return (sender) => {
+    const version = sender.updated_at.getTime();
+    const now = Date.now();
+    const cached = cache.get(sender.id);
+    if (cached !== undefined && cached.version === version && now - cached.builtAt < ttlMs) {
+      return cached.adapter;
+    }
+    const adapter = build(sender);
+    cache.set(sender.id, { version, builtAt: now, adapter });
+    adapter.catch(() => {
+      if (cache.get(sender.id)?.adapter === adapter) cache.delete(sender.id);
+    });
+    return adapter;
   };
 }
