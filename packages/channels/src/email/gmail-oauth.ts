@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { RetryableDeliveryError } from '../delivery-errors.ts';
-import { callSignal, transportError } from '../http-calls.ts';
+import { callProvider, callSignal, type ProviderResponse, transportError } from '../http-calls.ts';
 import { tokenEndpointError } from './gmail.responses.ts';
 import type { GmailCredentials, GmailSettings } from './gmail.settings.ts';
 
@@ -90,18 +90,17 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
       client_secret: credentials.client_secret,
       refresh_token: credentials.refresh_token,
     });
-    let response: Response;
+    let response: ProviderResponse;
     let text: string;
     try {
-      response = await fetch(settings.token_url, {
+      response = await callProvider(new URL(settings.token_url), {
         method: 'POST',
         headers: {
           accept: 'application/json',
           'content-type': 'application/x-www-form-urlencoded',
         },
-        body: form,
+        body: form.toString(),
         signal,
-        redirect: 'manual',
       });
       text = await response.text();
     } catch (error) {

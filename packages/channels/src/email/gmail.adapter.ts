@@ -5,7 +5,7 @@ import {
   type SendResult,
 } from '../channel-adapter.ts';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../delivery-errors.ts';
-import { callSignal, transportError } from '../http-calls.ts';
+import { callProvider, callSignal, type ProviderResponse, transportError } from '../http-calls.ts';
 import {
   createAccessTokenSource,
   createGmailTokenCache,
@@ -67,11 +67,11 @@ export function createGmailAdapter(options: GmailAdapterOptions): ChannelAdapter
     lease: AccessLease,
     body: string,
     callerSignal: AbortSignal | undefined,
-  ): Promise<{ response: Response; text: string }> {
+  ): Promise<{ response: ProviderResponse; text: string }> {
     const signal = callSignal(timeoutMs, callerSignal);
-    let response: Response;
+    let response: ProviderResponse;
     try {
-      response = await fetch(sendUrl, {
+      response = await callProvider(sendUrl, {
         method: 'POST',
         headers: {
           accept: 'application/json',
@@ -80,7 +80,6 @@ export function createGmailAdapter(options: GmailAdapterOptions): ChannelAdapter
         },
         body,
         signal,
-        redirect: 'manual',
       });
     } catch (error) {
       throw transportError('gmail messages.send', error, signal, timeoutMs);

@@ -5,7 +5,7 @@ import {
   type SendResult,
 } from '../channel-adapter.ts';
 import { AdapterSetupError, RetryableDeliveryError } from '../delivery-errors.ts';
-import { callSignal, transportError } from '../http-calls.ts';
+import { callProvider, callSignal, type ProviderResponse, transportError } from '../http-calls.ts';
 import { badResponse, createdMessageSid, sendError } from './twilio.responses.ts';
 import type { TwilioCredentials, TwilioSettings } from './twilio.settings.ts';
 
@@ -61,15 +61,14 @@ export function createTwilioAdapter(options: TwilioAdapterOptions): ChannelAdapt
     const body = new URLSearchParams([['To', message.to], sender, ['Body', message.text]]);
 
     const signal = callSignal(timeoutMs, request.signal);
-    let response: Response;
+    let response: ProviderResponse;
     let text: string;
     try {
-      response = await fetch(url, {
+      response = await callProvider(url, {
         method: 'POST',
         headers,
         body: body.toString(),
         signal,
-        redirect: 'manual',
       });
     } catch (error) {
       throw transportError('twilio messages.create', error, signal, timeoutMs);

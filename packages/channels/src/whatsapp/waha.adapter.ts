@@ -6,7 +6,7 @@ import {
   type SendResult,
 } from '../channel-adapter.ts';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../delivery-errors.ts';
-import { callSignal, transportError } from '../http-calls.ts';
+import { callProvider, callSignal, type ProviderResponse, transportError } from '../http-calls.ts';
 import { badResponse, errorForStatus, messageIdOf, type WahaEndpoint } from './waha.responses.ts';
 import type { WahaSettings } from './waha.settings.ts';
 
@@ -58,15 +58,14 @@ export function createWahaAdapter(options: WahaAdapterOptions): ChannelAdapter<'
     callerSignal: AbortSignal | undefined,
   ): Promise<string> {
     const signal = callSignal(timeoutMs, callerSignal);
-    let response: Response;
+    let response: ProviderResponse;
     let text: string;
     try {
-      response = await fetch(new URL(`api/${endpoint}`, base), {
+      response = await callProvider(new URL(`api/${endpoint}`, base), {
         method: 'POST',
         headers,
         body: JSON.stringify(body),
         signal,
-        redirect: 'manual',
       });
     } catch (error) {
       throw transportError(`waha ${endpoint}`, error, signal, timeoutMs);
