@@ -215,6 +215,17 @@ describe('dispatchers SIGKILLed every 2 s while delivering', () => {
       const overtaken = logLines.filter(
         (line) => line.msg === 'delivery was sent but changed meanwhile; outcome not recorded',
       );
+      // Attempts that timed out, or lost their connection, after the call went out (the machine
+      // under load can be slower than the adapter timeout): retried, flagged, and so may call twice.
+      const uncertainRetries = new Map<string, number>();
+      for (const line of logLines) {
+        if (line.msg !== 'delivery queued for a retry' || line.possible_duplicate !== true)
+          continue;
+        const id = String(line.delivery_id);
+        uncertainRetries.set(id, (uncertainRetries.get(id) ?? 0) + 1);
+      }
+      const extraCallsAllowed = (d: Delivery) =>
+        (claimsInFlight.get(d.id) ?? 0) + (uncertainRetries.get(d.id) ?? 0);
       const duplicateCalls = deliveries.reduce((sum, d) => sum + Math.max(0, callsOf(d) - 1), 0);
       const repeated = deliveries.filter((d) => callsOf(d) > 1);
 
@@ -224,6 +235,9 @@ describe('dispatchers SIGKILLed every 2 s while delivering', () => {
         dispatchers: DISPATCHERS,
         kills,
         'claims in flight in the killed dispatchers': inFlight.size,
+        'attempts retried after a timeout or dropped connection': [
+          ...uncertainRetries.values(),
+        ].reduce((sum, n) => sum + n, 0),
         sent: deliveries.filter((d) => d.status === 'sent').length,
         'failed, refused by the provider (400)': refusedByProvider.length,
         'failed for a reason of ours (must be 0)': failedByUs.length,
@@ -253,13 +267,16 @@ describe('dispatchers SIGKILLed every 2 s while delivering', () => {
         [...refused].filter((chatId) => !refusedByProvider.some((d) => d.recipient === chatId)),
       ).toEqual([]);
       // Nothing doubled but what a kill caught in flight (one extra call at most per claim the
-      // killed dispatcher left without an outcome), and that is flagged.
+      // killed dispatcher left without an outcome) or an attempt whose outcome was unknown, and
+      // that is flagged.
       expect(
         repeated
-          .filter((d) => callsOf(d) - 1 > (claimsInFlight.get(d.id) ?? 0))
+          .filter((d) => callsOf(d) - 1 > extraCallsAllowed(d))
           .map((d) => [d.id, callsOf(d), ...linesAbout(d.id)]),
       ).toEqual([]);
-      expect(duplicateCalls).toBeLessThanOrEqual(inFlight.size);
+      expect(duplicateCalls).toBeLessThanOrEqual(
+        deliveries.reduce((sum, d) => sum + extraCallsAllowed(d), 0),
+      );
       expect(repeated.filter((d) => !d.possible_duplicate).map((d) => d.id)).toEqual([]);
     },
     FULL ? 600_000 : 180_000,
