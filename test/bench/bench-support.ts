@@ -98,28 +98,6 @@ export async function startServices(
   }
 }
 
-/** `count` bare BullMQ worker processes whose jobs do nothing: the baseline. */
-export async function startNoopWorkers(options: {
-  count: number;
-  prefix: string;
-  queueName: string;
-  concurrency: number;
-}): Promise<ServiceProcess[]> {
-  const workers: ServiceProcess[] = [];
-  for (let i = 0; i < options.count; i += 1) {
-    workers.push(
-      startServiceProcess(root('test/bench/noop-worker.ts'), {
-        REDIS_URL: redisUrl,
-        QUEUE_PREFIX: options.prefix,
-        QUEUE_NAME: options.queueName,
-        CONCURRENCY: String(options.concurrency),
-      }),
-    );
-  }
-  await sleep(1_500); // the workers print plain "ready", not JSON: give them time to connect
-  return workers;
-}
-
 export async function clearPrefix(prefix: string): Promise<void> {
   const redis = new Redis(redisUrl);
   let cursor = '0';

@@ -20,10 +20,10 @@ import {
   redisUrl,
   serviceEnv,
   sleep,
-  startNoopWorkers,
   startServices,
   summary,
 } from './bench-support.ts';
+import { startBareWorkers, stopAll } from './bench-processes.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -104,8 +104,7 @@ async function measureBaseline(workers: number): Promise<number> {
   const prefix = newPrefix();
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue('noop', { connection, prefix });
-  const processes = await startNoopWorkers({
-    count: workers,
+  const processes = await startBareWorkers(workers, {
     prefix,
     queueName: 'noop',
     concurrency: CONCURRENCY,
@@ -129,9 +128,7 @@ async function measureBaseline(workers: number): Promise<number> {
     }
     return DELIVERIES / ((performance.now() - started) / 1_000);
   } finally {
-    await Promise.all(
-      processes.map((service) => service.stop('SIGTERM').catch(() => service.stop('SIGKILL'))),
-    );
+    await stopAll(processes.map((worker) => worker.process));
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
     connection.disconnect();
