@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   unprocessable: 422,
   not_supported: 422,
+  rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,
 } as const satisfies Record<string, number>;

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ADMIN_QUEUES_PATH } from '../app.ts';
 import { startTestApp, type TestApp } from '../test-support/test-app.ts';
 import { toExpressPath } from './mount-routes.ts';
+import { buildOpenApiDocument } from './openapi-document.ts';
 import { defineRoute } from './route.ts';
 
 /** What Express keeps for each mounted middleware or route (Express 5 / router 2). */
@@ -122,5 +123,78 @@ describe('GET /openapi.json', () => {
     });
     const me = document.paths['/v2/me']?.get as { responses: Record<string, unknown> };
     expect(JSON.stringify(me.responses['401'])).toContain('#/components/schemas/ErrorResponse');
+  });
+
+  it('documents the per-key rate limit: a 429 with Retry-After and RateLimit-* headers', () => {
+    type Operation = { responses: Record<string, { headers?: Record<string, unknown> }> };
+    const me = document.paths['/v2/me']?.get as Operation;
+    expect(Object.keys(me.responses['429']?.headers ?? {}).sort()).toEqual([
+      'RateLimit-Limit',
+      'RateLimit-Remaining',
+      'RateLimit-Reset',
+      'Retry-After',
+      'X-Request-Id',
+    ]);
+    expect(JSON.stringify(me.responses['429'])).toContain('#/components/schemas/ErrorResponse');
+    expect(Object.keys(me.responses['200']?.headers ?? {})).toContain('RateLimit-Remaining');
+    const health = document.paths['/healthz']?.get as Operation;
+    expect(health.responses['429']).toBeUndefined();
+  });
+
+  it('carries the reference examples on requests and answers', () => {
+    type Media = { examples?: Record<string, { value: Record<string, unknown> }> };
+    const send = document.paths['/v2/outbound/sends']?.post as {
+      requestBody: { content: Record<string, Media> };
+      responses: Record<string, { content: Record<string, Media> }>;
+    };
+    const request = send.requestBody.content['application/json']?.examples;
+    expect(request?.immediate?.value).toMatchObject({
+      session_id: '018f06e2-4f8d-7c01-8a0d-cc6fd78f7070',
+      idempotency_key: 'frontend-outbound-018f06e2',
+    });
+    const accepted = send.responses['202']?.content['application/json']?.examples;
+    expect(Object.keys(accepted ?? {}).sort()).toEqual(['accepted', 'scheduled']);
+    expect(accepted?.scheduled?.value).toMatchObject({
+      schedule: { workflow_id: 'outbound:text-send-schedule:018f06e2-4f8d-7c01-8a0d-cc6fd78f7200' },
+    });
+    const withExamples = Object.values(document.paths)
+      .flatMap((item) => Object.values(item))
+      .filter((operation) => JSON.stringify(operation).includes('"examples"'));
+    expect(withExamples.length).toBeGreaterThanOrEqual(7);
+  });
+});
+
+describe('buildOpenApiDocument examples', () => {
+  const info = { title: 't', version: '1' };
+  const route = defineRoute({
+    method: 'post',
+    path: '/things',
+    operationId: 'createThing',
+    summary: 's',
+    auth: 'none',
+    request: { body: z.object({ name: z.string().min(1) }) },
+    responses: { 201: { description: 'd', schema: z.object({ id: z.uuid() }) } },
+  }).handle(() => ({ status: 201, body: { id: '018f06e2-4f8d-7c01-8a0d-cc6fd78f7070' } }));
+
+  it('refuses an example its route’s schema does not accept', () => {
+    const build = (value: unknown) =>
+      buildOpenApiDocument([route], info, {
+        examples: { createThing: { request: { one: { summary: 'x', value } } } },
+      });
+    expect(() => build({ name: 'ok' })).not.toThrow();
+    expect(() => build({ name: '' })).toThrow(/createThing: request example "one"/);
+    expect(() =>
+      buildOpenApiDocument([route], info, {
+        examples: {
+          createThing: { responses: { 201: { one: { summary: 'x', value: { id: 'no' } } } } },
+        },
+      }),
+    ).toThrow(/201 response example "one"/);
+  });
+
+  it('refuses examples for an operation no route declares', () => {
+    expect(() => buildOpenApiDocument([route], info, { examples: { createThang: {} } })).toThrow(
+      /unknown operations: createThang/,
+    );
   });
 });
