@@ -18,6 +18,7 @@ import type {
   SendStatus,
   SenderRole,
   SenderStatus,
+  WebhookDeliveryStatus,
 } from '@outbound/domain';
 
 /** A timestamptz column the database fills in unless told otherwise. */
@@ -275,6 +276,40 @@ export interface EventsTable {
   schedule_id: string | null;
   payload: Json<Record<string, unknown>>;
   created_at: CreatedAt;
+  /** When the webhook relay made the event's webhook deliveries (migration 0004); null until then. */
+  relayed_at: ColumnType<Date | null, never, Date | string>;
+}
+
+/** An organization's webhook endpoint (migration 0004). */
+export interface WebhookEndpointsTable {
+  id: string;
+  organization_id: string;
+  url: string;
+  /** Event types to receive; `['*']` receives every type. */
+  event_types: string[];
+  /** The signing secret, sealed by `CredentialsCipher`. */
+  secret_sealed: string;
+  created_at: CreatedAt;
+  disabled_at: Timestamp | null;
+}
+
+/** One event for one endpoint, and how its calls went (migration 0004). */
+export interface WebhookDeliveriesTable {
+  id: string;
+  organization_id: string;
+  endpoint_id: string;
+  event_id: string;
+  send_id: string | null;
+  status: Generated<WebhookDeliveryStatus>;
+  attempts: Generated<number>;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_attempt_at: Timestamp | null;
+  next_attempt_at: Generated<Date>;
+  delivered_at: Timestamp | null;
+  failed_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
 }
 
 export interface NotificationsTable {
@@ -328,6 +363,8 @@ export interface Database {
   message_drafts: MessageDraftsTable;
   conversation_drafts: ConversationDraftsTable;
   events: EventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   notifications: NotificationsTable;
   idempotency_records: IdempotencyRecordsTable;
   sandbox_messages: SandboxMessagesTable;
@@ -342,3 +379,5 @@ export type Group = Selectable<GroupsTable>;
 export type Send = Selectable<SendsTable>;
 export type Delivery = Selectable<DeliveriesTable>;
 export type SandboxMessage = Selectable<SandboxMessagesTable>;
+export type WebhookEndpoint = Selectable<WebhookEndpointsTable>;
+export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;

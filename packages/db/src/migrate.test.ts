@@ -71,6 +71,8 @@ describe('migrations', () => {
           'schedules',
           'senders',
           'sends',
+          'webhook_deliveries',
+          'webhook_endpoints',
           'whatsapp_drafts',
         ].sort(),
       );

@@ -5,6 +5,10 @@ export {
   DELIVERY_JOB_ATTEMPTS,
   JOBS,
   SWEEPER_SCHEDULER_ID,
+  WEBHOOK_BACKOFF_TYPE,
+  WEBHOOK_JOB_ATTEMPTS,
+  WEBHOOK_RELAY_SCHEDULER_ID,
+  WEBHOOK_SWEEPER_SCHEDULER_ID,
   parsePayload,
   type JobKey,
   type JobPayload,
@@ -22,6 +26,7 @@ export {
   createQueues,
   enqueue,
   enqueueDeliveries,
+  enqueueWebhookDeliveries,
   type Queues,
   type QueuesOptions,
 } from './queues.ts';
@@ -35,6 +40,7 @@ export {
   upsertFixedJobSchedulers,
   upsertScheduleJobScheduler,
   wakePollerAt,
+  type FixedJobSchedulerIntervals,
   type ScheduleJobScheduler,
   type ScheduleTiming,
 } from './job-schedulers.ts';

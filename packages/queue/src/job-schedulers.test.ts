@@ -3,7 +3,11 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestRedis, type TestRedis } from '@outbound/test/harness';
 import { createWorkerConnection } from './connections.ts';
-import { SWEEPER_SCHEDULER_ID } from './job-catalog.ts';
+import {
+  SWEEPER_SCHEDULER_ID,
+  WEBHOOK_RELAY_SCHEDULER_ID,
+  WEBHOOK_SWEEPER_SCHEDULER_ID,
+} from './job-catalog.ts';
 import {
   firstFiringAt,
   listScheduleJobSchedulers,
@@ -182,7 +186,11 @@ describe('schedule job schedulers (real Redis)', () => {
 
   it('lists every schedule scheduler across pages, and no other scheduler', async () => {
     await redis.clear();
-    await upsertFixedJobSchedulers(queues, { pollEveryMs: 1_000, sweepEveryMs: 5_000 });
+    await upsertFixedJobSchedulers(queues, {
+      pollEveryMs: 1_000,
+      sweepEveryMs: 5_000,
+      relayWebhooksEveryMs: 500,
+    });
     const schedules = Array.from({ length: 5 }, (_, i) =>
       timing({ firstRunAt: new Date(Date.now() + HOUR + i * MINUTE) }),
     );
@@ -200,10 +208,18 @@ describe('schedule job schedulers (real Redis)', () => {
     expect(await listScheduleJobSchedulers(queues, 1_000)).toHaveLength(schedules.length);
   });
 
-  it('upserts the shared poll-due and sweeper schedulers once, with the latest intervals', async () => {
+  it('upserts the shared fixed schedulers once, with the latest intervals', async () => {
     await redis.clear();
-    await upsertFixedJobSchedulers(queues, { pollEveryMs: 1_000, sweepEveryMs: 5_000 });
-    await upsertFixedJobSchedulers(queues, { pollEveryMs: 2_000, sweepEveryMs: 6_000 });
+    await upsertFixedJobSchedulers(queues, {
+      pollEveryMs: 1_000,
+      sweepEveryMs: 5_000,
+      relayWebhooksEveryMs: 500,
+    });
+    await upsertFixedJobSchedulers(queues, {
+      pollEveryMs: 2_000,
+      sweepEveryMs: 6_000,
+      relayWebhooksEveryMs: 700,
+    });
 
     const schedulers = await queues.scheduler.getJobSchedulers();
     expect(
@@ -213,6 +229,8 @@ describe('schedule job schedulers (real Redis)', () => {
     ).toEqual([
       { key: POLL_DUE_SCHEDULER_ID, name: 'poll-due', every: 2_000 },
       { key: SWEEPER_SCHEDULER_ID, name: 'sweep', every: 6_000 },
+      { key: WEBHOOK_RELAY_SCHEDULER_ID, name: 'relay-webhooks', every: 700 },
+      { key: WEBHOOK_SWEEPER_SCHEDULER_ID, name: 'sweep-webhooks', every: 6_000 },
     ]);
     expect(await listScheduleJobSchedulers(queues)).toEqual([]);
   });

@@ -1,4 +1,10 @@
-import { DEFAULT_JOB_OPTIONS, JOBS, SWEEPER_SCHEDULER_ID } from './job-catalog.ts';
+import {
+  DEFAULT_JOB_OPTIONS,
+  JOBS,
+  SWEEPER_SCHEDULER_ID,
+  WEBHOOK_RELAY_SCHEDULER_ID,
+  WEBHOOK_SWEEPER_SCHEDULER_ID,
+} from './job-catalog.ts';
 import { scheduleWorkflowId } from './queue-names.ts';
 import type { Queues } from './queues.ts';
 import { nextSlotAfter } from './schedule-slots.ts';
@@ -106,26 +112,34 @@ export async function listScheduleJobSchedulers(
   return [...found.values()];
 }
 
+/** How often each of the dispatchers' shared job schedulers fires. */
+export interface FixedJobSchedulerIntervals {
+  pollEveryMs: number;
+  /** The sweeper, and the webhook sweeper beside it. */
+  sweepEveryMs: number;
+  relayWebhooksEveryMs: number;
+}
+
 /**
- * The dispatchers' shared job schedulers: `poll-due` every `pollEveryMs` and the sweeper every
- * `sweepEveryMs`. One attempt each: a failed run is simply done again at the next interval.
+ * The dispatchers' shared job schedulers: `poll-due` every `pollEveryMs`, the sweeper and the
+ * webhook sweeper every `sweepEveryMs`, and the webhook relay every `relayWebhooksEveryMs`.
+ * One attempt each: a failed run is simply done again at the next interval.
  */
 export async function upsertFixedJobSchedulers(
   queues: Queues,
-  options: { pollEveryMs: number; sweepEveryMs: number },
+  options: FixedJobSchedulerIntervals,
 ): Promise<void> {
   const { removeOnComplete, removeOnFail } = DEFAULT_JOB_OPTIONS.scheduler;
   const opts = { attempts: 1, removeOnComplete, removeOnFail };
-  await queues.scheduler.upsertJobScheduler(
-    POLL_DUE_SCHEDULER_ID,
-    { every: options.pollEveryMs },
-    { name: JOBS.pollDue.name, data: {}, opts },
-  );
-  await queues.scheduler.upsertJobScheduler(
-    SWEEPER_SCHEDULER_ID,
-    { every: options.sweepEveryMs },
-    { name: JOBS.sweep.name, data: {}, opts },
-  );
+  const fixed = [
+    [POLL_DUE_SCHEDULER_ID, JOBS.pollDue.name, options.pollEveryMs],
+    [SWEEPER_SCHEDULER_ID, JOBS.sweep.name, options.sweepEveryMs],
+    [WEBHOOK_RELAY_SCHEDULER_ID, JOBS.relayWebhooks.name, options.relayWebhooksEveryMs],
+    [WEBHOOK_SWEEPER_SCHEDULER_ID, JOBS.sweepWebhooks.name, options.sweepEveryMs],
+  ] as const;
+  for (const [id, name, every] of fixed) {
+    await queues.scheduler.upsertJobScheduler(id, { every }, { name, data: {}, opts });
+  }
 }
 
 /**

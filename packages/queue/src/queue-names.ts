@@ -2,6 +2,8 @@
 export const QUEUE_NAMES = {
   deliveries: 'deliveries',
   scheduler: 'scheduler',
+  /** Webhook calls, apart from deliveries so a slow endpoint never holds a message back. */
+  webhooks: 'webhooks',
 } as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];

@@ -56,3 +56,21 @@ export async function enqueueDeliveries(
     })),
   );
 }
+
+/**
+ * Webhook deliveries' jobs, in the order given (the relay gives event order); a job's id is
+ * its webhook delivery's id, so adding one that is still queued does nothing.
+ */
+export async function enqueueWebhookDeliveries(
+  queues: Queues,
+  deliveries: readonly { webhook_delivery_id: string; organization_id: string; delay?: number }[],
+): Promise<void> {
+  if (deliveries.length === 0) return;
+  await queues.webhooks.addBulk(
+    deliveries.map(({ delay, ...payload }) => ({
+      name: JOBS.deliverWebhook.name,
+      data: JOBS.deliverWebhook.payload.parse(payload),
+      opts: { jobId: payload.webhook_delivery_id, ...(delay === undefined ? {} : { delay }) },
+    })),
+  );
+}

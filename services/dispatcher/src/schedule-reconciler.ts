@@ -15,7 +15,7 @@ import {
 } from '@outbound/queue';
 
 export interface ScheduleReconcilerDeps {
-  config: Pick<Config, 'POLL_INTERVAL_MS' | 'SWEEPER_INTERVAL_MS'>;
+  config: Pick<Config, 'POLL_INTERVAL_MS' | 'SWEEPER_INTERVAL_MS' | 'WEBHOOK_RELAY_INTERVAL_MS'>;
   db: Db;
   queues: Queues;
   logger: Logger;
@@ -40,7 +40,7 @@ export interface ReconcileResult {
 /**
  * Makes Redis agree with Postgres about schedules (DESIGN §4.1, §5), so that a Redis flushed,
  * failed over or restored from an old snapshot heals itself:
- * - the shared `poll-due` and sweeper job schedulers exist;
+ * - the shared `poll-due`, sweeper, webhook relay and webhook sweeper job schedulers exist;
  * - every active schedule has its job scheduler (id = `workflow_id`): a missing or stale one is
  *   upserted, from the schedule's next run (see `upsertScheduleJobScheduler`);
  * - every schedule job scheduler whose schedule is not active (completed, canceled, deleted) is
@@ -58,6 +58,7 @@ export function createScheduleReconciler(deps: ScheduleReconcilerDeps) {
     await upsertFixedJobSchedulers(queues, {
       pollEveryMs: config.POLL_INTERVAL_MS,
       sweepEveryMs: config.SWEEPER_INTERVAL_MS,
+      relayWebhooksEveryMs: config.WEBHOOK_RELAY_INTERVAL_MS,
     });
     const existing = new Map(
       (await listScheduleJobSchedulers(queues)).map((found) => [found.scheduleId, found]),

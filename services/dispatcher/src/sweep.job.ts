@@ -8,6 +8,7 @@ import {
   resetStuckDelivery,
 } from '@outbound/db';
 import { enqueueDeliveries, type Queues } from '@outbound/queue';
+import { needsNewJob } from './job-liveness.ts';
 
 export interface SweeperDeps {
   config: Pick<
@@ -102,7 +103,9 @@ export function createSweeper(deps: SweeperDeps) {
   async function redrive(deliveries: readonly (DeliveryRef & { due_at: Date })[]): Promise<number> {
     const now = Date.now();
     const needed = await Promise.all(
-      deliveries.map(async (delivery) => ((await needsJob(delivery.id)) ? delivery : undefined)),
+      deliveries.map(async (delivery) =>
+        (await needsNewJob(queues.deliveries, delivery.id)) ? delivery : undefined,
+      ),
     );
     const missing = needed.filter((delivery) => delivery !== undefined);
     await enqueueDeliveries(
@@ -124,22 +127,6 @@ export function createSweeper(deps: SweeperDeps) {
       );
     }
     return missing.length;
-  }
-
-  /**
-   * True when no job will run for the delivery; a finished job of that id is removed. A job
-   * BullMQ will still run (waiting, delayed, active) has no `finishedOn` yet. This reads the
-   * job's hash, in constant time: `getJobState` finds a waiting job by scanning the wait list,
-   * which made a sweep over a backlog of N waiting deliveries cost O(N²) in Redis.
-   */
-  async function needsJob(deliveryId: string): Promise<boolean> {
-    const job = await queues.deliveries.getJob(deliveryId);
-    if (job === undefined) return true;
-    if (job.finishedOn === undefined) return false;
-    // Completed, or failed (retries spent, or "stalled more than allowable limit"). A job picked
-    // up again meanwhile is locked and stays: then it is live, and left alone.
-    await queues.deliveries.remove(deliveryId);
-    return (await queues.deliveries.getJob(deliveryId)) === undefined;
   }
 
   return { sweep };

@@ -2,8 +2,8 @@ import { isIP } from 'node:net';
 import type { Config } from '@outbound/config';
 import { findMediaForDrafts, type Db, type WhatsappDraftMedia } from '@outbound/db';
 import { isUuid } from '@outbound/domain';
+import { isLocalhostName, refusedRange } from '@outbound/net-guard';
 import { AppError } from '../errors/app-error.ts';
-import { isLocalhostName, refusedRange } from '../media/guarded-fetch.ts';
 import type { MediaProblem, MediaUrlItem } from '../media/media-ingest.ts';
 import { verifyMediaSignature, type MediaUrlConfig } from '../media/media-urls.ts';
 

@@ -1,8 +1,8 @@
+import { refusedRange } from '@outbound/net-guard';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   guardedFetch,
   MediaFetchError,
-  refusedRange,
   type GuardedFetchOptions,
   type MediaFetchFailure,
 } from './guarded-fetch.ts';

@@ -1,8 +1,13 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
-import ipaddr from 'ipaddr.js';
+import {
+  AddressGuardError,
+  bareHostname,
+  parseGuardedUrl,
+  pinnedLookup,
+  resolveCheckedAddresses,
+} from '@outbound/net-guard';
 
 /** Why a guarded fetch was refused or failed. */
 export type MediaFetchFailure =
@@ -149,110 +154,33 @@ function redirectTarget(location: string, base: URL, url: string): string {
 }
 
 function checkUrl(url: string, options: GuardedFetchOptions): URL {
-  let parsed: URL;
   try {
-    parsed = new URL(url);
-  } catch {
-    throw new MediaFetchError('not_https', url, 'is not a valid URL');
+    return parseGuardedUrl(url, options);
+  } catch (error) {
+    throw asMediaFetchError(error);
   }
-  const allowed = options.allowHttp === true ? ['https:', 'http:'] : ['https:'];
-  if (!allowed.includes(parsed.protocol)) {
-    throw new MediaFetchError('not_https', url, 'is not an https URL');
-  }
-  return parsed;
 }
 
-/** The host's addresses, each one checked, ready to pin the connection to. */
+/** The host's addresses, each one checked (see `resolveCheckedAddresses`), ready to pin to. */
 async function resolveChecked(
   target: URL,
   url: string,
   options: GuardedFetchOptions,
 ): Promise<LookupAddress[]> {
-  const hostname = bareHostname(target);
-  const allowListed = (options.allowHosts ?? []).some((host) => host.toLowerCase() === hostname);
-  if (!allowListed && isLocalhostName(hostname)) {
-    // RFC 6761: these are loopback whatever a resolver answers (or fails to answer) for them.
-    throw new MediaFetchError(
-      'private_address',
-      url,
-      `${hostname} is a loopback name, which is refused`,
-    );
+  try {
+    return await resolveCheckedAddresses(target, url, options);
+  } catch (error) {
+    throw asMediaFetchError(error);
   }
-  let addresses: string[];
-  if (isIP(hostname) !== 0) {
-    addresses = [hostname];
-  } else {
-    try {
-      addresses = await (options.resolve ?? resolveWithOs)(hostname);
-    } catch (error) {
-      throw new MediaFetchError('dns_failed', url, `could not resolve ${hostname}`, {
-        cause: error,
-      });
-    }
-    if (addresses.length === 0) {
-      throw new MediaFetchError('dns_failed', url, `${hostname} has no addresses`);
-    }
-  }
-  return addresses.map((address) => {
-    const family = isIP(address);
-    if (family === 0) {
-      throw new MediaFetchError('dns_failed', url, `${hostname} resolved to a non-address`);
-    }
-    const refused = allowListed ? undefined : refusedRange(address);
-    if (refused !== undefined) {
-      throw new MediaFetchError(
-        'private_address',
-        url,
-        `${hostname} resolves to a private or reserved address (${refused}), which is refused`,
-        { address },
-      );
-    }
-    return { address, family };
+}
+
+/** The address guard's refusal as this fetcher reports it: same reason, words and address. */
+function asMediaFetchError(error: unknown): unknown {
+  if (!(error instanceof AddressGuardError)) return error;
+  return new MediaFetchError(error.reason, error.url, error.detail, {
+    address: error.address,
+    cause: error.cause,
   });
-}
-
-/** `localhost`, `localhost.` or a name under `.localhost`: loopback by definition (RFC 6761). */
-export function isLocalhostName(hostname: string): boolean {
-  const name = hostname.toLowerCase().replace(/\.$/, '');
-  return name === 'localhost' || name.endsWith('.localhost');
-}
-
-function bareHostname(target: URL): string {
-  const host = target.hostname.toLowerCase();
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-}
-
-async function resolveWithOs(hostname: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    dnsLookup(hostname, { all: true, verbatim: true }, (error, addresses) => {
-      if (error) reject(error);
-      else resolve(addresses.map((entry) => entry.address));
-    });
-  });
-}
-
-const IPV4_COMPATIBLE = ipaddr.IPv6.parseCIDR('::/96');
-
-/**
- * The name of the special range an address falls in, or undefined when it is ordinary
- * globally routable unicast. Anything ipaddr.js does not call `unicast` is refused, which also
- * covers 6to4, Teredo and NAT64 forms that could wrap a private IPv4 address.
- */
-export function refusedRange(address: string): string | undefined {
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6') {
-    const v6 = parsed as ipaddr.IPv6;
-    if (v6.isIPv4MappedAddress()) {
-      parsed = v6.toIPv4Address();
-    } else {
-      const range = v6.range();
-      if (range !== 'unicast') return range;
-      // Deprecated IPv4-compatible addresses (::a.b.c.d); ipaddr.js calls them unicast.
-      return v6.match(IPV4_COMPATIBLE) ? 'ipv4Compatible' : undefined;
-    }
-  }
-  const range = parsed.range();
-  return range === 'unicast' ? undefined : range;
 }
 
 type Outcome =
@@ -268,17 +196,7 @@ function requestOnce(
   const url = target.href;
   const hostname = bareHostname(target);
   // The socket connects to the addresses checked above and never asks DNS again.
-  const pinned: LookupFunction = (name, lookupOptions, callback) => {
-    if (name.toLowerCase() !== hostname) {
-      callback(new Error(`unexpected lookup of ${name}`), '', 0);
-    } else if (lookupOptions.all === true) {
-      callback(null, [...addresses]);
-    } else {
-      const [first] = addresses;
-      if (first === undefined) callback(new Error(`no checked address for ${name}`), '', 0);
-      else callback(null, first.address, first.family);
-    }
-  };
+  const pinned = pinnedLookup(hostname, addresses);
 
   return new Promise((resolve, reject) => {
     let settled = false;

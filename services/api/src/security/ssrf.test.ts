@@ -225,3 +225,50 @@ describe('media URLs through the API', () => {
     expect(response.status).toBe(201);
   });
 });
+
+describe('webhook URLs through the API', () => {
+  const redis = createTestRedis();
+  let database: TestDatabase;
+  let api: TestApp;
+  let tenant: SecurityTenant;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // Plain http is allowed here, so what refuses each URL is the address check alone.
+    api = await startTestApp(database, redis, { env: { WEBHOOK_ALLOW_HTTP: 'true' } });
+    tenant = await seedSecurityTenant(database.db, api.url, api.config, 'hooks');
+  }, 60_000);
+
+  afterAll(async () => {
+    await api.stop();
+    await database.drop();
+    await redis.clear();
+  });
+
+  it.each(PRIVATE_HOSTS)(
+    'refuses to register a webhook whose URL names %s (%s), writing nothing',
+    async (_, host) => {
+      for (const url of [`https://${host}/hook`, `http://${host}:8080/hook`]) {
+        const before = await tableFingerprint(database.db);
+        const response = await callAs(api.url, tenant, 'POST', '/v2/webhooks', {
+          url,
+          events: ['*'],
+        });
+        const body = await readError(response);
+        expect(response.status, JSON.stringify(body)).toBe(400);
+        expect(body.error.code).toBe('validation_failed');
+        const issues = body.error.details?.issues as { path: string; code: string }[];
+        expect(issues).toEqual([expect.objectContaining({ path: 'url', code: 'private_address' })]);
+        expect(changedTables(before, await tableFingerprint(database.db))).toEqual([]);
+      }
+    },
+  );
+
+  it('registers one whose URL names a public address: the baseline of the refusals', async () => {
+    const response = await callAs(api.url, tenant, 'POST', '/v2/webhooks', {
+      url: 'https://93.184.216.34/hook',
+      events: ['*'],
+    });
+    expect(response.status).toBe(201);
+  });
+});

@@ -355,6 +355,12 @@ const MATRIX: MatrixCase[] = [
     foreign: () => theirs.responseDraftId,
     missing: () => encodeOpaqueId('response_draft', MISSING_INT),
   },
+  ...(['GET', 'DELETE'] as const).map((method): MatrixCase => ({
+    field: `${method} /v2/webhooks/{webhook_id} path:webhook_id`,
+    request: (id) => ({ method, path: `/v2/webhooks/${id}` }),
+    foreign: () => theirs.webhookId,
+    missing: () => missingUuid(theirs.webhookId),
+  })),
 ];
 
 const UUIDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;

@@ -11,7 +11,7 @@ import { seedGroups, seedOrganization, seedSession, type SeededOrganization } fr
 
 /**
  * One organization with one object of every kind the API hands out an id for, made through the
- * API where the API makes them (sends, schedules, drafts) and through the repositories where it
+ * API where the API makes them (sends, schedules, drafts, webhooks) and through the repositories where it
  * does not (senders, groups, agents, conversations, media, sandbox messages).
  */
 export interface SecurityTenant extends SeededOrganization {
@@ -35,6 +35,7 @@ export interface SecurityTenant extends SeededOrganization {
   whatsappDraftId: string;
   emailDraftUid: string;
   messageDraftId: string;
+  webhookId: string;
 }
 
 /** Calls the running app as a tenant; `path` may carry a query string. */
@@ -144,6 +145,13 @@ export async function seedSecurityTenant(
       author_email: agentEmail,
     }),
   );
+  // A name that resolves nowhere is accepted (its calls check it again), and no dispatcher runs.
+  const webhook = await created<{ webhook: { webhook_id: string } }>(
+    await call('POST', '/v2/webhooks', {
+      url: `https://hooks.${name}.example/outbound`,
+      events: ['*'],
+    }),
+  );
   return {
     ...org,
     name,
@@ -164,5 +172,6 @@ export async function seedSecurityTenant(
     whatsappDraftId: whatsappDraft.id,
     emailDraftUid: emailDraft.uid,
     messageDraftId: messageDraft.draft_id,
+    webhookId: webhook.webhook.webhook_id,
   };
 }
