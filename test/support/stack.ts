@@ -24,8 +24,18 @@ export interface Stack {
   url: string;
   api: ServiceProcess;
   dispatcher: ServiceProcess;
+  /** Where the dispatcher's own listener (`/metrics`, `/healthz`, `/readyz`) answers. */
+  dispatcherUrl: string;
   /** Runs the CLI's `seed-demo --json` against the stack's database. */
   seedDemo(): Promise<SeededDemo>;
+}
+
+/** The URL a dispatcher process logged for its HTTP listener (before "dispatcher ready"). */
+export async function dispatcherHttpUrl(dispatcher: ServiceProcess): Promise<string> {
+  const line = await dispatcher.waitForLog((logged) =>
+    logged.msg.startsWith('dispatcher http listening'),
+  );
+  return String(line.url);
 }
 
 /** One more dispatcher process, resolved once it is ready. */
@@ -51,6 +61,7 @@ export async function startStack(env: Record<string, string>): Promise<Stack> {
       url: String(listening.url),
       api,
       dispatcher,
+      dispatcherUrl: await dispatcherHttpUrl(dispatcher),
       seedDemo: async () => {
         const { stdout } = await run(
           process.execPath,

@@ -232,6 +232,17 @@ describe('secrets never leave', () => {
     ).toEqual([]);
   });
 
+  it('keeps them out of /metrics, which names routes by template, never by URL', async () => {
+    const response = await fetch(`${api.url}/metrics`);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    // The requests above that put the key in a URL are there, counted without it.
+    expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*route="unmatched"/);
+    expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/v2\/me"/);
+    expect(leaks(text).map(([name]) => name)).toEqual([]);
+    expect(text).not.toContain(tenant.organizationId);
+  });
+
   it('keeps them out of answers, error bodies and Bull Board', () => {
     expect(answers.some((text) => text.includes('"deliveries"'))).toBe(true);
     expect(leaks(answers.join('\n')).map(([name]) => name)).toEqual([]);
