@@ -90,14 +90,18 @@ describe('a delivery job that stalls more than WORKER_MAX_STALLED_COUNT times', 
   }
 
   /**
-   * Backends of this test's database waiting for a row lock in an UPDATE of deliveries. Not
-   * asked through `locker`: inside its transaction, pg_stat_activity would not change.
+   * Backends of this test's database waiting for a row lock in a statement that updates
+   * deliveries (the claim). Not asked through `locker`: inside its transaction,
+   * pg_stat_activity would not change.
    */
   async function claimsWaiting(): Promise<number[]> {
     const { rows } = await sql<{ pid: number }>`
       SELECT pid FROM pg_stat_activity
        WHERE datname = current_database() AND pid <> pg_backend_pid()
-         AND wait_event_type = 'Lock' AND query ILIKE 'update "deliveries"%'`.execute(database.db);
+         AND wait_event_type = 'Lock'
+         AND (query ILIKE '%update deliveries %' OR query ILIKE '%update "deliveries"%')`.execute(
+      database.db,
+    );
     return rows.map((row) => row.pid);
   }
 
