@@ -25,7 +25,14 @@ const INFO = '"level":30';
 
 export function startBenchProcess(entry: string, env: Record<string, string>): BenchProcess {
   const child = spawn(process.execPath, [entry], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      // e.g. BENCH_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=reports/profiles" to profile them.
+      ...(process.env.BENCH_NODE_OPTIONS === undefined
+        ? {}
+        : { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS }),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // 'close' comes after stdout has been read to its end, so a last line is never missed.
