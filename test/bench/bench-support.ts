@@ -61,6 +61,7 @@ export function serviceEnv(
     MIGRATE_ON_START: 'false',
     HOST: '127.0.0.1',
     PORT: '0',
+    DISPATCHER_METRICS_PORT: '0',
     ...overrides,
   };
 }

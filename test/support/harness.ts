@@ -106,6 +106,11 @@ export function testEnv(
     QUEUE_PREFIX: redis.prefix,
     MIGRATE_ON_START: 'false',
     PORT: '0',
+    // Several dispatchers may run side by side: each listens on a free port.
+    DISPATCHER_METRICS_PORT: '0',
+    // Fuzz, chaos and load tests send thousands of requests with one key: the limit is on (so
+    // every request takes the limiter's path) but out of reach unless a test lowers it.
+    API_RATE_LIMIT_REQUESTS: '1000000',
     ...overrides,
   };
 }

@@ -74,6 +74,24 @@ describe('loadConfig', () => {
     ).toThrow(/SCHEDULE_MIN_INTERVAL_MS: must not exceed SCHEDULE_MAX_INTERVAL_MS \(4000\)/);
   });
 
+  it('refuses the webhook loopback allowances in production, and only there', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const production = { NODE_ENV: 'production', CREDENTIALS_ENCRYPTION_KEY: key };
+    expect(() => loadConfig({ ...production, WEBHOOK_ALLOW_HOSTS: '127.0.0.1' })).toThrow(
+      /WEBHOOK_ALLOW_HOSTS: must be empty when NODE_ENV=production/,
+    );
+    expect(() => loadConfig({ ...production, WEBHOOK_ALLOW_HTTP: 'true' })).toThrow(
+      /WEBHOOK_ALLOW_HTTP: must be false when NODE_ENV=production/,
+    );
+    const test = loadConfig({
+      WEBHOOK_ALLOW_HOSTS: '127.0.0.1, Hooks.Local',
+      WEBHOOK_ALLOW_HTTP: '1',
+    });
+    expect(test.WEBHOOK_ALLOW_HOSTS).toEqual(['127.0.0.1', 'hooks.local']);
+    expect(test.WEBHOOK_ALLOW_HTTP).toBe(true);
+    expect(loadConfig(production).WEBHOOK_ALLOW_HOSTS).toEqual([]);
+  });
+
   it('documents every variable in .env.example, and nothing else', () => {
     const example = readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8');
     const documented = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);

@@ -35,6 +35,25 @@ const configSchema = envSchema
       });
     }
   })
+  .superRefine((env, ctx) => {
+    // Loopback receivers are for tests and local development only: in production every
+    // webhook URL is https and passes the private-address check.
+    if (env.NODE_ENV !== 'production') return;
+    if (env.WEBHOOK_ALLOW_HOSTS.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WEBHOOK_ALLOW_HOSTS'],
+        message: 'must be empty when NODE_ENV=production',
+      });
+    }
+    if (env.WEBHOOK_ALLOW_HTTP) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WEBHOOK_ALLOW_HTTP'],
+        message: 'must be false when NODE_ENV=production',
+      });
+    }
+  })
   .transform((env) => ({
     ...env,
     CREDENTIALS_ENCRYPTION_KEY: env.CREDENTIALS_ENCRYPTION_KEY ?? DEVELOPMENT_CREDENTIALS_KEY,

@@ -36,4 +36,7 @@ export * from './repositories/conversation-drafts.repository.ts';
 export * from './repositories/message-draft-send-content.ts';
 export * from './repositories/message-drafts.repository.ts';
 export * from './repositories/message-draft-dispatch.repository.ts';
+export * from './repositories/webhook-endpoints.repository.ts';
+export * from './repositories/webhook-relay.repository.ts';
+export * from './repositories/webhook-deliveries.repository.ts';
 export { isDependencyUnavailable } from './unavailable-error.ts';

@@ -17,3 +17,13 @@ export {
   type DecodedOpaqueId,
   type OpaqueIdKind,
 } from './opaque-id.ts';
+export {
+  ALL_WEBHOOK_EVENTS,
+  generateWebhookSecret,
+  webhookDeliveryStatusSchema,
+  webhookEventTypeSchema,
+  webhookWants,
+  type WebhookDeliveryStatus,
+  type WebhookEventFilter,
+  type WebhookEventType,
+} from './webhook.schema.ts';

@@ -7,12 +7,17 @@ import packageJson from '../package.json' with { type: 'json' };
 import { basicAuth, type AdminAuth } from './admin/basic-auth.middleware.ts';
 import { bullBoardRouter } from './admin/bull-board.ts';
 import { apiKeyAuth } from './auth/api-key-auth.middleware.ts';
+import { DOCS_ASSETS_PATH, docsAssets } from './docs/docs-page.ts';
 import { AppError } from './errors/app-error.ts';
 import { errorHandler, notFound } from './errors/error.middleware.ts';
 import { accessLog } from './http/access-log.middleware.ts';
+import { createApiMetrics, type ApiMetrics } from './http/api-metrics.ts';
+import { apiRateLimit } from './http/api-rate-limit.middleware.ts';
 import { requestId } from './http/request-id.middleware.ts';
+import { labelRoute, requestMetrics } from './http/request-metrics.middleware.ts';
 import { createMediaIngest } from './media/media-ingest.ts';
 import { conversationsRoutes } from './routes/conversations.routes.ts';
+import { docsRoutes } from './routes/docs.routes.ts';
 import { draftsRoutes } from './routes/drafts.routes.ts';
 import {
   EMAIL_DRAFTS_PATH,
@@ -24,11 +29,14 @@ import { healthRoutes } from './routes/health.routes.ts';
 import { mediaRoutes } from './routes/media.routes.ts';
 import { meRoutes } from './routes/me.routes.ts';
 import { messageDraftsRoutes } from './routes/message-drafts.routes.ts';
+import { metricsRoutes } from './routes/metrics.routes.ts';
 import { openApiRoutes } from './routes/openapi.routes.ts';
+import { REFERENCE_EXAMPLES } from './routes/reference-examples.ts';
 import { sandboxRoutes } from './routes/sandbox.routes.ts';
 import { schedulesRoutes } from './routes/schedules.routes.ts';
 import { sendsRoutes } from './routes/sends.routes.ts';
 import { sessionsRoutes } from './routes/sessions.routes.ts';
+import { webhooksRoutes } from './routes/webhooks.routes.ts';
 import { mountRoutes } from './routing/mount-routes.ts';
 import { buildOpenApiDocument, type OpenApiDocument } from './routing/openapi-document.ts';
 import type { Route } from './routing/route.ts';
@@ -45,6 +53,8 @@ export interface AppDeps {
   redis: Redis;
   /** Credentials for Bull Board at `/admin/queues`; without them the board refuses everyone. */
   adminAuth?: AdminAuth;
+  /** What `/metrics` shows; a registry of the app's own (with process metrics) when omitted. */
+  metrics?: ApiMetrics;
 }
 
 export interface AppOptions {
@@ -59,17 +69,20 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
   const { config, logger, db } = deps;
   const app = express();
   app.disable('x-powered-by');
+  const metrics = deps.metrics ?? createApiMetrics();
   app.use(requestId());
+  app.use(requestMetrics(metrics));
   app.use(accessLog(logger));
 
   if (deps.adminAuth !== undefined) {
     app.use(
       ADMIN_QUEUES_PATH,
+      labelRoute(ADMIN_QUEUES_PATH),
       basicAuth(deps.adminAuth, 'outbound admin'),
       bullBoardRouter(deps.queues, ADMIN_QUEUES_PATH),
     );
   } else {
-    app.use(ADMIN_QUEUES_PATH, () => {
+    app.use(ADMIN_QUEUES_PATH, labelRoute(ADMIN_QUEUES_PATH), () => {
       throw AppError.of(
         'forbidden',
         'Bull Board is disabled: set ADMIN_USERNAME and ADMIN_PASSWORD to open it',
@@ -77,6 +90,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     });
   }
 
+  app.use(DOCS_ASSETS_PATH, labelRoute(DOCS_ASSETS_PATH), docsAssets());
   app.use(EMAIL_DRAFTS_PATH, emailDraftsJsonParser(config));
   app.use(express.json({ limit: config.JSON_BODY_LIMIT }));
 
@@ -88,7 +102,12 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
       logger,
       timeoutMs: options.readinessTimeoutMs ?? 1_000,
     }),
-    ...openApiRoutes(() => (document ??= buildOpenApiDocument(routes, openApiInfo))),
+    ...openApiRoutes(
+      () =>
+        (document ??= buildOpenApiDocument(routes, openApiInfo, { examples: REFERENCE_EXAMPLES })),
+    ),
+    ...docsRoutes(openApiInfo.title),
+    ...metricsRoutes(metrics.registry),
     ...meRoutes(),
     ...sendsRoutes({
       db,
@@ -105,10 +124,23 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Express {
     ...emailDraftsRoutes({ db, config, queues: deps.queues }),
     ...messageDraftsRoutes({ db, queues: deps.queues }),
     ...conversationsRoutes({ db }),
+    ...webhooksRoutes({ db, config }),
     ...(options.routes ?? []),
   ];
   const router = express.Router();
-  mountRoutes(router, routes, { authenticate: apiKeyAuth(db) });
+  mountRoutes(router, routes, {
+    authenticate: apiKeyAuth(db),
+    rateLimit:
+      config.API_RATE_LIMIT_REQUESTS === 0
+        ? undefined
+        : apiRateLimit({
+            redis: deps.redis,
+            prefix: config.QUEUE_PREFIX,
+            requests: config.API_RATE_LIMIT_REQUESTS,
+            windowSeconds: config.API_RATE_LIMIT_WINDOW_SECONDS,
+            logger,
+          }),
+  });
   app.use(router);
 
   app.use(notFound());

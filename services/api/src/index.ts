@@ -4,3 +4,9 @@ export { defineRoute, type Route, type RouteSpec, type RouteHandler } from './ro
 export { AppError } from './errors/app-error.ts';
 export type { ErrorCode } from './errors/error-codes.ts';
 export type { AdminAuth } from './admin/basic-auth.middleware.ts';
+export {
+  API_PROCESS_METRICS_PREFIX,
+  createApiMetrics,
+  type ApiMetrics,
+  type ApiMetricsOptions,
+} from './http/api-metrics.ts';

@@ -2,6 +2,7 @@ import { createLogger, loadConfigOrExit } from '@outbound/config';
 import { createDb, ensureDatabaseExists, migrateToLatest } from '@outbound/db';
 import { closeQueues, createProducerConnection, createQueues } from '@outbound/queue';
 import { createApp } from './app.ts';
+import { createApiMetrics } from './http/api-metrics.ts';
 import { startServer } from './server.ts';
 import { exitOnSignals, runShutdown } from './shutdown.ts';
 
@@ -36,7 +37,8 @@ try {
     config.ADMIN_USERNAME !== undefined && config.ADMIN_PASSWORD !== undefined
       ? { username: config.ADMIN_USERNAME, password: config.ADMIN_PASSWORD }
       : undefined;
-  const app = createApp({ config, logger, db, queues, redis, adminAuth });
+  const metrics = createApiMetrics();
+  const app = createApp({ config, logger, db, queues, redis, adminAuth, metrics });
   const server = await startServer(app, {
     host: config.HOST,
     port: config.PORT,

@@ -26,6 +26,7 @@ import { deliveryMessage } from './delivery-message.ts';
 import { createDeliveryStore, type DeliveryStore } from './delivery-store.ts';
 import { emailDeliveryMessage } from './email-delivery-message.ts';
 import { messageDraftDeliveryMessage } from './message-draft-message.ts';
+import { createDispatcherMetrics, type DispatcherMetrics } from './metrics.ts';
 
 export interface DeliverJobDeps {
   config: Pick<Config, 'ADAPTER_TIMEOUT_MS' | 'DELIVERY_MAX_ATTEMPTS'>;
@@ -35,6 +36,8 @@ export interface DeliverJobDeps {
   adapters: AdapterFactory;
   /** Where the job reads and records deliveries; batched over `db` by default. */
   store?: DeliveryStore;
+  /** Where outcomes, provider calls, rate-limit delays and due lag are counted. */
+  metrics?: DispatcherMetrics;
 }
 
 /** How long a sender holds off after a provider said "too many requests" without saying how long. */
@@ -62,6 +65,7 @@ interface Failure extends DeliveryError {
 export function createDeliverJob(deps: DeliverJobDeps) {
   const { config, db, rateLimiter, adapters } = deps;
   const store = deps.store ?? createDeliveryStore(db);
+  const metrics = deps.metrics ?? createDispatcherMetrics({ processMetrics: false });
 
   return async (payload: JobPayload<'deliver'>, job: Job, token?: string): Promise<void> => {
     const loaded = await store.load({
@@ -82,6 +86,7 @@ export function createDeliverJob(deps: DeliverJobDeps) {
       delivery_id: delivery.id,
       send_id: delivery.send_id,
       organization_id: delivery.organization_id,
+      request_id: loaded.send.request_id,
     });
     if (delivery.status !== 'queued') {
       logger.debug({ status: delivery.status }, 'delivery is not queued; nothing to do');
@@ -109,6 +114,7 @@ export function createDeliverJob(deps: DeliverJobDeps) {
     });
     if (slot.delayMs > 0) {
       if (token === undefined) throw new Error('a rate-limited job needs its lock token to wait');
+      metrics.rateLimitDelay(sender.provider, slot.delayMs / 1_000);
       logger.debug({ delay_ms: slot.delayMs }, 'delivery waits for its rate-limit slot');
       await job.moveToDelayed(Date.now() + slot.delayMs, token);
       throw new DelayedError();
@@ -158,6 +164,7 @@ export function createDeliverJob(deps: DeliverJobDeps) {
         logger.warn({ attempt: attempt.attempt }, 'delivery changed while sending; not retried');
         return;
       }
+      metrics.deliveryOutcome(sender, 'retried');
       logger.info(
         {
           attempt: attempt.attempt,
@@ -176,6 +183,8 @@ export function createDeliverJob(deps: DeliverJobDeps) {
       providerMessageId: result.providerMessageId,
     });
     if (recorded) {
+      metrics.deliveryOutcome(sender, 'sent');
+      metrics.dueLag(sender.channel, (Date.now() - delivery.due_at.getTime()) / 1_000);
       logger.info(
         { attempt: attempt.attempt, provider_message_id: result.providerMessageId },
         'delivery sent',
@@ -205,17 +214,27 @@ export function createDeliverJob(deps: DeliverJobDeps) {
       : loaded.send.channel === 'email'
         ? await emailDeliveryMessage(db, loaded)
         : deliveryMessage(loaded);
-    return callWithTimeout(
-      (signal) =>
-        // The union of adapters and messages is matched by channel; the adapter re-checks it.
-        (adapter.send as (request: object) => Promise<SendResult>)({
-          message,
-          attempt,
-          deliveryId: loaded.delivery.id,
-          signal,
-        }),
-      config.ADAPTER_TIMEOUT_MS,
-    );
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1_000;
+    try {
+      const result = await callWithTimeout(
+        (signal) =>
+          // The union of adapters and messages is matched by channel; the adapter re-checks it.
+          (adapter.send as (request: object) => Promise<SendResult>)({
+            message,
+            attempt,
+            deliveryId: loaded.delivery.id,
+            signal,
+          }),
+        config.ADAPTER_TIMEOUT_MS,
+      );
+      metrics.providerCall(loaded.sender.provider, 'ok', seconds());
+      return result;
+    } catch (error) {
+      const outcome = classify(error).retryable ? 'retryable_error' : 'permanent_error';
+      metrics.providerCall(loaded.sender.provider, outcome, seconds());
+      throw error;
+    }
   }
 
   async function fail(
@@ -230,6 +249,7 @@ export function createDeliverJob(deps: DeliverJobDeps) {
       error: { code: failure.code, message: failure.message },
     });
     if (failed) {
+      metrics.deliveryOutcome(loaded.sender, 'failed');
       logger.info({ attempt: attempt.attempt, error_code: failure.code }, 'delivery failed');
     }
     // Only a message draft's send has a draft to settle: other failures skip the lookup.

@@ -13,6 +13,8 @@ import {
   QUEUE_NAMES,
   RedisPolicyError,
   SWEEPER_SCHEDULER_ID,
+  WEBHOOK_RELAY_SCHEDULER_ID,
+  WEBHOOK_SWEEPER_SCHEDULER_ID,
   type Queues,
 } from '@outbound/queue';
 import {
@@ -61,6 +63,7 @@ function buildDispatcher(options: { handlers?: Partial<JobHandlers>; connection?
       SWEEPER_INTERVAL_MS: '3600000',
       POLL_INTERVAL_MS: '3600000',
       RECONCILE_INTERVAL_MS: '3600000',
+      WEBHOOK_RELAY_INTERVAL_MS: '3600000',
     }),
   );
   const { destination, lines: logs } = captureLogs();
@@ -105,7 +108,7 @@ describe('dispatcher', () => {
     const { dispatcher, logs } = buildDispatcher();
     await dispatcher.start();
     expect(logs.find((line) => line.msg === 'dispatcher ready')).toMatchObject({
-      queues: ['deliveries', 'scheduler'],
+      queues: ['deliveries', 'scheduler', 'webhooks'],
       concurrency: 4,
       prefix: redis.prefix,
     });
@@ -123,7 +126,7 @@ describe('dispatcher', () => {
     await dispatcher.close();
   });
 
-  it('shares one poll-due and one sweeper scheduler however many dispatchers start', async () => {
+  it('shares one of each fixed scheduler however many dispatchers start', async () => {
     const first = buildDispatcher().dispatcher;
     const second = buildDispatcher().dispatcher;
     try {
@@ -136,6 +139,8 @@ describe('dispatcher', () => {
       ).toEqual([
         { key: POLL_DUE_SCHEDULER_ID, name: 'poll-due', every: 3_600_000 },
         { key: SWEEPER_SCHEDULER_ID, name: 'sweep', every: 3_600_000 },
+        { key: WEBHOOK_RELAY_SCHEDULER_ID, name: 'relay-webhooks', every: 3_600_000 },
+        { key: WEBHOOK_SWEEPER_SCHEDULER_ID, name: 'sweep-webhooks', every: 3_600_000 },
       ]);
     } finally {
       await Promise.all([first.close(), second.close()]);

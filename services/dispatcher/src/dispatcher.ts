@@ -18,10 +18,18 @@ import { createDeliverJob } from './deliver.job.ts';
 import { deliveryBackoff } from './delivery-backoff.ts';
 import { placeholderJobHandlers, runJob, type JobHandlers } from './job-handlers.ts';
 import { createEmailDraftsDueSource } from './email-drafts.due-source.ts';
+import { createDispatcherMetrics, type DispatcherMetrics } from './metrics.ts';
 import { createDuePoller, type DuePoller } from './poll-due.job.ts';
 import { createScheduleRunner, type ScheduleRunner } from './run-schedule.job.ts';
 import { createScheduleReconciler, type ScheduleReconciler } from './schedule-reconciler.ts';
 import { createSweeper, type Sweeper } from './sweep.job.ts';
+import {
+  createDeliverWebhookJob,
+  type DeliverWebhookJobDeps,
+} from './webhooks/deliver-webhook.job.ts';
+import { webhookBackoff } from './webhooks/webhook-backoff.ts';
+import { createWebhookRelay, type WebhookRelay } from './webhooks/webhook-relay.job.ts';
+import { createWebhookSweeper, type WebhookSweeper } from './webhooks/webhook-sweep.job.ts';
 
 /** How long a queue pauses when Postgres or Redis cannot be reached, before it tries again. */
 const UNAVAILABLE_PAUSE_MS = 1_000;
@@ -41,26 +49,45 @@ export interface DispatcherDeps {
     | 'SWEEPER_QUEUED_AFTER_MS'
     | 'POLL_INTERVAL_MS'
     | 'RECONCILE_INTERVAL_MS'
+    | 'WEBHOOK_RELAY_INTERVAL_MS'
+    | 'WEBHOOK_CONCURRENCY'
+    | 'WEBHOOK_TIMEOUT_MS'
+    | 'WEBHOOK_MAX_ATTEMPTS'
+    | 'WEBHOOK_BACKOFF_MS'
+    | 'WEBHOOK_BACKOFF_MAX_MS'
+    | 'WEBHOOK_ORDER_WAIT_MS'
+    | 'WEBHOOK_ALLOW_HOSTS'
+    | 'WEBHOOK_ALLOW_HTTP'
   >;
   logger: Logger;
   /** Closed by `close()`. */
   db: Db;
   /** A worker connection (`maxRetriesPerRequest: null`); closed by `close()`. */
   connection: Redis;
-  /** Opens sender credentials for the adapters. */
+  /** Opens sender credentials for the adapters and webhook endpoints' signing secrets. */
   cipher: CredentialsCipher;
   /** Builds the adapter of a sender; the provider registry by default. */
   adapters?: AdapterFactory;
   /** Replaces the handlers of some jobs. */
   handlers?: Partial<JobHandlers>;
+  /** Resolves webhook hostnames for the address check; the OS resolver by default. */
+  webhookResolve?: DeliverWebhookJobDeps['resolve'];
+  /** Where the dispatcher's metrics are kept; a registry of its own when omitted. */
+  metrics?: DispatcherMetrics;
 }
+
+/**
+ * Where a dispatcher is in its life: `starting` until `start` resolves, `running` while every
+ * worker runs, `stopping` once `close` was called, `broken` when a worker stopped on its own.
+ */
+export type DispatcherStatus = 'starting' | 'running' | 'stopping' | 'broken';
 
 export interface Dispatcher {
   /**
    * Checks that Redis never evicts keys (rejects with `RedisPolicyError` otherwise, starting
-   * nothing), starts one worker per queue, upserts the shared `poll-due` and sweeper
-   * schedulers, reconciles schedules once (then every `RECONCILE_INTERVAL_MS`) and logs
-   * "dispatcher ready".
+   * nothing), starts one worker per queue, upserts the shared `poll-due`, sweeper, webhook
+   * relay and webhook sweeper schedulers, reconciles schedules once (then every
+   * `RECONCILE_INTERVAL_MS`) and logs "dispatcher ready".
    */
   start(): Promise<void>;
   /** The sweeper this dispatcher runs on each `sweep` job; tests call it directly. */
@@ -71,6 +98,14 @@ export interface Dispatcher {
   readonly scheduleRunner: ScheduleRunner;
   /** Heals schedule job schedulers from Postgres. */
   readonly reconciler: ScheduleReconciler;
+  /** Turns new events into webhook deliveries (each `relay-webhooks` job). */
+  readonly webhookRelay: WebhookRelay;
+  /** Re-drives pending webhook deliveries that lost their job (each `sweep-webhooks` job). */
+  readonly webhookSweeper: WebhookSweeper;
+  /** What this dispatcher counts (`/metrics`), its queues' depths included. */
+  readonly metrics: DispatcherMetrics;
+  /** Where it is in its life; what its liveness and readiness answers are made from. */
+  status(): DispatcherStatus;
   /**
    * Stops taking jobs, waits for the jobs in progress to finish, then closes the Redis
    * connection and the database pool. Safe to call more than once, or before `start`.
@@ -81,6 +116,8 @@ export interface Dispatcher {
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { config, logger, connection, db } = deps;
   const queues = createQueues({ connection, prefix: config.QUEUE_PREFIX });
+  const metrics = deps.metrics ?? createDispatcherMetrics();
+  metrics.watchQueues(queues);
   const sweeper = createSweeper({ config, db, queues, logger });
   const scheduleRunner = createScheduleRunner({ db, queues, logger });
   const poller = createDuePoller({
@@ -89,6 +126,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     logger,
   });
   const reconciler = createScheduleReconciler({ config, db, queues, logger });
+  const webhookRelay = createWebhookRelay({ db, queues, logger });
+  const webhookSweeper = createWebhookSweeper({ config, db, queues, logger });
   const handlers: JobHandlers = {
     ...placeholderJobHandlers(logger),
     deliver: createDeliverJob({
@@ -96,6 +135,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       db,
       logger,
       rateLimiter: createRateLimiter({ connection, prefix: config.QUEUE_PREFIX }),
+      metrics,
       adapters:
         deps.adapters ??
         createAdapterFactory({ db, cipher: deps.cipher, timeoutMs: config.ADAPTER_TIMEOUT_MS }),
@@ -108,8 +148,24 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     },
     sweep: async () => {
       const result = await sweeper.sweep();
+      metrics.swept(result);
       if (result.reset + result.failed + result.enqueued > 0) logger.info(result, 'swept');
     },
+    relayWebhooks: async () => {
+      const result = await webhookRelay.relay();
+      if (result.events > 0) logger.debug(result, 'events relayed to webhooks');
+    },
+    sweepWebhooks: async () => {
+      const enqueued = await webhookSweeper.sweep();
+      if (enqueued > 0) logger.info({ enqueued }, 'webhook deliveries swept');
+    },
+    deliverWebhook: createDeliverWebhookJob({
+      config,
+      db,
+      logger,
+      cipher: deps.cipher,
+      resolve: deps.webhookResolve,
+    }),
     ...deps.handlers,
   };
   const names = Object.values(QUEUE_NAMES);
@@ -117,6 +173,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let closing: Promise<void> | undefined;
   let reconcileTimer: NodeJS.Timeout | undefined;
   let reconciling: Promise<void> | undefined;
+  let ready = false;
 
   connection.on('error', (error) => logger.error({ err: error }, 'redis connection error'));
 
@@ -128,10 +185,30 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       lockDuration: config.WORKER_LOCK_DURATION_MS,
       stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
-      ...(queue === QUEUE_NAMES.deliveries
-        ? { settings: { backoffStrategy: deliveryBackoff({ baseMs: config.DELIVERY_BACKOFF_MS }) } }
-        : {}),
+      ...queueSpecificOptions(queue),
     };
+  }
+
+  /** Each queue's own retry policy; webhooks also get their own share of concurrency. */
+  function queueSpecificOptions(queue: QueueName): Partial<WorkerOptions> {
+    switch (queue) {
+      case QUEUE_NAMES.deliveries:
+        return {
+          settings: { backoffStrategy: deliveryBackoff({ baseMs: config.DELIVERY_BACKOFF_MS }) },
+        };
+      case QUEUE_NAMES.webhooks:
+        return {
+          concurrency: config.WEBHOOK_CONCURRENCY,
+          settings: {
+            backoffStrategy: webhookBackoff({
+              baseMs: config.WEBHOOK_BACKOFF_MS,
+              maxMs: config.WEBHOOK_BACKOFF_MAX_MS,
+            }),
+          },
+        };
+      case QUEUE_NAMES.scheduler:
+        return {};
+    }
   }
 
   async function start(): Promise<void> {
@@ -173,8 +250,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     await upsertFixedJobSchedulers(queues, {
       pollEveryMs: config.POLL_INTERVAL_MS,
       sweepEveryMs: config.SWEEPER_INTERVAL_MS,
+      relayWebhooksEveryMs: config.WEBHOOK_RELAY_INTERVAL_MS,
     });
     await reconcileInBackground();
+    ready = true;
     logger.info(
       { queues: names, concurrency: config.DISPATCHER_CONCURRENCY, prefix: config.QUEUE_PREFIX },
       'dispatcher ready',
@@ -186,7 +265,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     reconciling ??= reconciler
       .reconcile()
       .then(
-        () => undefined,
+        (result) => metrics.reconciled(result),
         (error: unknown) => logger.warn({ err: error }, 'reconciling schedules failed'),
       )
       .finally(() => {
@@ -226,6 +305,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     poller,
     scheduleRunner,
     reconciler,
+    webhookRelay,
+    webhookSweeper,
+    metrics,
+    status: () => {
+      if (closing !== undefined) return 'stopping';
+      if (!ready) return 'starting';
+      return workers.every((worker) => worker.isRunning()) ? 'running' : 'broken';
+    },
     close: () => (closing ??= shutDown()),
   };
 }

@@ -38,6 +38,18 @@ export function placeholderJobHandlers(logger: Logger): JobHandlers {
       logger.warn({ job_id: job.id }, 'sweeper not implemented');
       return Promise.resolve();
     },
+    relayWebhooks: (_payload, job) => {
+      logger.debug({ job_id: job.id }, 'webhook relay not implemented');
+      return Promise.resolve();
+    },
+    sweepWebhooks: (_payload, job) => {
+      logger.debug({ job_id: job.id }, 'webhook sweeper not implemented');
+      return Promise.resolve();
+    },
+    deliverWebhook: (payload, job) => {
+      logger.warn({ job_id: job.id, ...payload }, 'webhook delivery not implemented');
+      return Promise.resolve();
+    },
   };
 }
 

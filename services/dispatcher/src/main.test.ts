@@ -32,7 +32,10 @@ describe('dispatcher process', () => {
       testEnv(database, redis, { LOG_LEVEL: 'info', MIGRATE_ON_START: 'true' }),
     );
     const ready = await dispatcher.waitForLog((line) => line.msg === 'dispatcher ready');
-    expect(ready).toMatchObject({ name: 'dispatcher', queues: ['deliveries', 'scheduler'] });
+    expect(ready).toMatchObject({
+      name: 'dispatcher',
+      queues: ['deliveries', 'scheduler', 'webhooks'],
+    });
 
     expect(await dispatcher.stop('SIGTERM', 10_000)).toEqual({ code: 0, signal: null });
     expect(dispatcher.stderr()).toBe('');

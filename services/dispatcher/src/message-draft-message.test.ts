@@ -233,7 +233,12 @@ describe('the SMS a text message draft sends', () => {
 
 describe('sends that are not a message draft’s', () => {
   it('are refused permanently', () => {
-    const send = { id: 'send-1', channel: 'email' as const, status: 'queued' as const };
+    const send = {
+      id: 'send-1',
+      channel: 'email' as const,
+      status: 'queued' as const,
+      request_id: null,
+    };
     for (const content of [
       { text: 'hi', media: [] },
       { kind: 'message_draft', modality: 'email' },

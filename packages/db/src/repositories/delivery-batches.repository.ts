@@ -38,6 +38,7 @@ export async function loadDeliveriesForSending(
       's.channel as send_channel',
       's.status as send_status',
       's.content as send_content',
+      's.request_id as send_request_id',
       'r.channel as sender_channel',
       'r.provider as sender_provider',
       'r.name as sender_name',
@@ -56,6 +57,7 @@ export async function loadDeliveriesForSending(
       send_channel,
       send_status,
       send_content,
+      send_request_id,
       sender_channel,
       sender_provider,
       sender_name,
@@ -75,6 +77,7 @@ export async function loadDeliveriesForSending(
         channel: send_channel,
         status: send_status,
         content: send_content,
+        request_id: send_request_id,
       },
       sender: {
         id: delivery.sender_id,

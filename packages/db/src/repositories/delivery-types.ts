@@ -38,7 +38,14 @@ export interface SendingSender {
 /** A delivery with what sending it takes: its send's content, its sender, its group's name. */
 export interface DeliveryForSending {
   delivery: Delivery;
-  send: { id: string; channel: Channel; status: SendStatus; content: Record<string, unknown> };
+  send: {
+    id: string;
+    channel: Channel;
+    status: SendStatus;
+    content: Record<string, unknown>;
+    /** The id of the API request that created the send, for log lines; `null` when none. */
+    request_id: string | null;
+  };
   sender: SendingSender;
   /** The group's name when the recipient is a group; `null` otherwise. */
   groupName: string | null;

@@ -2,12 +2,15 @@ import type { RequestHandler, Response, Router } from 'express';
 import { findPrincipal } from '../auth/principal.ts';
 import { AppError } from '../errors/app-error.ts';
 import { getRequestId } from '../http/request-id.middleware.ts';
+import { labelRoute } from '../http/request-metrics.middleware.ts';
 import type { BodyContentType, ResponseSpec, Route } from './route.ts';
 import { validateInput } from './validate-input.ts';
 
 export interface MountRoutesOptions {
   /** Runs before the handler of every route declared with `auth: 'api-key'`. */
   authenticate: RequestHandler;
+  /** Runs right after `authenticate` (the per-API-key rate limit); none when omitted. */
+  rateLimit?: RequestHandler;
 }
 
 const PATH_PARAM = /\{([^}]*)\}/g;
@@ -29,8 +32,12 @@ export function mountRoutes(
     seen.add(key);
     assertParamsMatchPath(route);
 
-    const handlers: RequestHandler[] = [];
-    if (route.auth === 'api-key') handlers.push(options.authenticate);
+    // First, so refusals (401, 429, 415, 400) are counted under the route too.
+    const handlers: RequestHandler[] = [labelRoute(route.path)];
+    if (route.auth === 'api-key') {
+      handlers.push(options.authenticate);
+      if (options.rateLimit !== undefined) handlers.push(options.rateLimit);
+    }
     const contentTypes = bodyContentTypes(route);
     if (contentTypes.length > 0) {
       handlers.push(requireContentType(contentTypes, route.request?.refusedBodyTypes ?? {}));

@@ -50,6 +50,8 @@ export const ROUTE_EXAMPLES: Readonly<
   'GET /healthz': () => ({}),
   'GET /readyz': () => ({}),
   'GET /openapi.json': () => ({}),
+  'GET /docs': () => ({}),
+  'GET /metrics': () => ({}),
   'GET /v2/me': () => ({}),
   'POST /v2/outbound/sends': (t) => ({
     body: {
@@ -155,4 +157,13 @@ export const ROUTE_EXAMPLES: Readonly<
     },
   }),
   'GET /v3/response-drafts/{draft_id}': (t) => ({ params: { draft_id: t.responseDraftId } }),
+  'POST /v2/webhooks': (t) => ({
+    body: {
+      url: `https://hooks.${t.name}.example/outbound`,
+      events: ['send.sent', 'delivery.failed'],
+    },
+  }),
+  'GET /v2/webhooks': () => ({}),
+  'GET /v2/webhooks/{webhook_id}': (t) => ({ params: { webhook_id: t.webhookId } }),
+  'DELETE /v2/webhooks/{webhook_id}': (t) => ({ params: { webhook_id: t.webhookId } }),
 };
