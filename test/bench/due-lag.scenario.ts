@@ -42,7 +42,7 @@ export const DUE_LAG_FULL: DueLagOptions = {
   sends: 5_000,
   dispatchers: 3,
   runs: 3,
-  concurrency: 16,
+  concurrency: 64,
   email: false,
 };
 

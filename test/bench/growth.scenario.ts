@@ -32,7 +32,7 @@ export const GROWTH_FULL: GrowthOptions = {
   runs: 1,
   warmUp: 1_000,
   groups: 10,
-  concurrency: 16,
+  concurrency: 64,
 };
 
 const TARGET_GROWTH = 0.1;

@@ -35,7 +35,7 @@ export const RATE_LIMIT_FULL: RateLimitOptions = {
   dispatchers: 2,
   runs: 3,
   groups: 10,
-  concurrency: 16,
+  concurrency: 64,
 };
 
 const WINDOW_MS = 10_000;

@@ -46,7 +46,7 @@ export const THROUGHPUT_FULL: ThroughputOptions = {
   deliveries: 20_000,
   groups: 10,
   runs: 3,
-  concurrency: 16,
+  concurrency: 64,
   processes: [1, 2],
 };
 

@@ -72,7 +72,7 @@ export const envSchema = z.object({
   EMAIL_MAX_ATTACHMENT_BYTES: positiveInt.max(25 * 1024 * 1024).default(25 * 1024 * 1024),
   IDEMPOTENCY_TTL_HOURS: positiveInt.min(24).default(48),
 
-  DISPATCHER_CONCURRENCY: positiveInt.default(16),
+  DISPATCHER_CONCURRENCY: positiveInt.default(64),
   DISPATCHER_METRICS_PORT: port.default(9464),
   DELIVERY_MAX_ATTEMPTS: positiveInt.max(50).default(5),
   DELIVERY_BACKOFF_MS: milliseconds.default(2_000),
