@@ -27,3 +27,4 @@ export {
   type WebhookEventFilter,
   type WebhookEventType,
 } from './webhook.schema.ts';
+export { withTimeout } from './with-timeout.ts';

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@outbound/config';
 import { type Db, pingDatabase } from '@outbound/db';
+import { withTimeout } from '@outbound/domain';
 import { pingRedis } from '@outbound/queue';
 import type { Dispatcher } from './dispatcher.ts';
 import type { DispatcherMetrics } from './metrics.ts';
@@ -123,20 +124,6 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
 function json(res: ServerResponse, status: number, body: object): void {
   res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
   res.end(JSON.stringify(body));
-}
-
-async function withTimeout(work: Promise<void>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function urlOf(address: AddressInfo): string {

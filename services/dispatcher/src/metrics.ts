@@ -1,4 +1,4 @@
-import type { Channel, Provider } from '@outbound/domain';
+import { type Channel, type Provider, withTimeout } from '@outbound/domain';
 import type { Queues } from '@outbound/queue';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -171,18 +171,4 @@ export function createDispatcherMetrics(options: DispatcherMetricsOptions = {}):
       watched = queues;
     },
   };
-}
-
-async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '@outbound/config';
 import { pingDatabase, type Db } from '@outbound/db';
+import { withTimeout } from '@outbound/domain';
 import { pingRedis } from '@outbound/queue';
 import type { Redis } from 'ioredis';
 
@@ -36,19 +37,5 @@ async function probe(
   } catch (error) {
     options.logger.warn({ err: error, dependency: name }, 'readiness check failed');
     return 'down';
-  }
-}
-
-async function withTimeout(work: Promise<void>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import type { Config } from '@outbound/config';
+import { withTimeout } from '@outbound/domain';
 import {
   AddressGuardError,
   type AddressGuardOptions,
@@ -32,7 +33,8 @@ export async function checkWebhookUrl(
   const options: AddressGuardOptions = {
     allowHosts: config.WEBHOOK_ALLOW_HOSTS,
     allowHttp: config.WEBHOOK_ALLOW_HTTP,
-    resolve: (hostname) => withTimeout((resolve ?? lookupAll)(hostname)),
+    resolve: (hostname) =>
+      withTimeout((resolve ?? lookupAll)(hostname), SAVE_LOOKUP_TIMEOUT_MS, 'lookup timed out'),
   };
   const parsed = URL.parse(url);
   if (parsed !== null && (parsed.username !== '' || parsed.password !== '')) {
@@ -54,18 +56,4 @@ function refused(code: string, message: string) {
 async function lookupAll(hostname: string): Promise<string[]> {
   const addresses = await lookup(hostname, { all: true, verbatim: true });
   return addresses.map((entry) => entry.address);
-}
-
-async function withTimeout<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('lookup timed out')), SAVE_LOOKUP_TIMEOUT_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
