@@ -26,6 +26,7 @@ import {
   conversationDraftSchema,
   conversationParamsSchema,
 } from './conversation-drafts.schema.ts';
+import { paginationOf } from '../routing/pagination.ts';
 
 export interface ConversationDraftsRoutesDeps {
   db: Db;
@@ -143,15 +144,12 @@ export function conversationDraftsRoutes(deps: ConversationDraftsRoutesDeps): Ro
       status: 200,
       body: {
         data: page.drafts.map(toConversationDraftResponse),
-        pagination: {
-          limit: query.limit,
-          cursor: query.cursor ?? null,
-          next_cursor:
-            page.next === undefined
-              ? null
-              : encodeConversationDraftCursor(page.next, conversationId),
-          has_more: page.next !== undefined,
-        },
+        pagination: paginationOf(
+          query,
+          page.next === undefined
+            ? undefined
+            : encodeConversationDraftCursor(page.next, conversationId),
+        ),
       },
     };
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageSchema } from '../routing/pagination.ts';
 import { integerIdParam, integerIdSchema } from '../conversations/conversation-ids.ts';
 
 /** Limits of `/v3/conversations/{conversation_id}/drafts`: the title's from the reference. */
@@ -123,19 +124,10 @@ export const conversationDraftSchema = z
 export type ConversationDraftResponse = z.input<typeof conversationDraftSchema>;
 
 /** `GET /v3/conversations/{conversation_id}/drafts`: one page of a conversation's drafts. */
-export const conversationDraftListSchema = z
-  .object({
-    data: z.array(conversationDraftSchema),
-    pagination: z.object({
-      limit: z.int(),
-      cursor: z.string().nullable().meta({ description: 'The cursor this page was asked with.' }),
-      next_cursor: z.string().nullable().meta({
-        description: 'Pass as `cursor` for the next page; null on the last page.',
-      }),
-      has_more: z.boolean(),
-    }),
-  })
-  .meta({ id: 'ConversationDraftList' });
+export const conversationDraftListSchema = pageSchema(
+  conversationDraftSchema,
+  'ConversationDraftList',
+);
 
 export const conversationDraftListQuerySchema = z.strictObject({
   limit: z.coerce

@@ -24,6 +24,7 @@ import {
   draftRequestSchema,
   draftSchema,
 } from './drafts.schema.ts';
+import { paginationOf } from '../routing/pagination.ts';
 
 const TAGS = ['drafts'];
 const MULTIPART_REFUSED = {
@@ -119,13 +120,10 @@ export function draftsRoutes(deps: DraftDeps): Route[] {
       status: 200,
       body: {
         data: page.drafts.map(toDraftResponse),
-        pagination: {
-          limit: query.limit,
-          cursor: query.cursor ?? null,
-          next_cursor:
-            page.next === undefined ? null : encodeDraftCursor(page.next, query.session_id),
-          has_more: page.next !== undefined,
-        },
+        pagination: paginationOf(
+          query,
+          page.next === undefined ? undefined : encodeDraftCursor(page.next, query.session_id),
+        ),
       },
     };
   });

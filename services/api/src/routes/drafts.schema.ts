@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageSchema } from '../routing/pagination.ts';
 import { MEDIA_MIMETYPES } from './sends.schema.ts';
 
 /** Limits of `/v2/outbound/drafts`, from the reference. */
@@ -140,19 +141,7 @@ export const draftSchema = z
 export type DraftResponse = z.input<typeof draftSchema>;
 
 /** `GET /v2/outbound/drafts`: one page of the caller's drafts. */
-export const draftListSchema = z
-  .object({
-    data: z.array(draftSchema),
-    pagination: z.object({
-      limit: z.int(),
-      cursor: z.string().nullable().meta({ description: 'The cursor this page was asked with.' }),
-      next_cursor: z.string().nullable().meta({
-        description: 'Pass as `cursor` for the next page; null on the last page.',
-      }),
-      has_more: z.boolean(),
-    }),
-  })
-  .meta({ id: 'WhatsappDraftList' });
+export const draftListSchema = pageSchema(draftSchema, 'WhatsappDraftList');
 
 export const draftListQuerySchema = z.strictObject({
   limit: z.coerce

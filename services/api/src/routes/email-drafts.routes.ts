@@ -20,6 +20,7 @@ import {
   emailDraftRequestSchema,
   emailDraftSchema,
 } from './email-drafts.schema.ts';
+import { paginationOf } from '../routing/pagination.ts';
 
 export { emailDraftsJsonParser } from '../email-drafts/email-drafts-json.ts';
 
@@ -131,12 +132,10 @@ export function emailDraftsRoutes(deps: EmailDraftsRoutesDeps): Route[] {
       status: 200,
       body: {
         data: page.drafts.map(toEmailDraftResponse),
-        pagination: {
-          limit: query.limit,
-          cursor: query.cursor ?? null,
-          next_cursor: page.next === undefined ? null : encodeEmailDraftCursor(page.next, query),
-          has_more: page.next !== undefined,
-        },
+        pagination: paginationOf(
+          query,
+          page.next === undefined ? undefined : encodeEmailDraftCursor(page.next, query),
+        ),
       },
     };
   });

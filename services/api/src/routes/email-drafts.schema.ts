@@ -1,5 +1,6 @@
 import { emailDraftStatusSchema } from '@outbound/domain';
 import { z } from 'zod';
+import { pageSchema } from '../routing/pagination.ts';
 
 /** Limits of `/api/email/drafts` that the reference leaves open. */
 export const EMAIL_DRAFT_LIMITS = {
@@ -219,19 +220,7 @@ export const emailDraftSchema = z
 export type EmailDraftResponse = z.input<typeof emailDraftSchema>;
 
 /** `GET /api/email/drafts`: one page of the organization's drafts. */
-export const emailDraftListSchema = z
-  .object({
-    data: z.array(emailDraftSchema),
-    pagination: z.object({
-      limit: z.int(),
-      cursor: z.string().nullable().meta({ description: 'The cursor this page was asked with.' }),
-      next_cursor: z.string().nullable().meta({
-        description: 'Pass as `cursor` for the next page; null on the last page.',
-      }),
-      has_more: z.boolean(),
-    }),
-  })
-  .meta({ id: 'EmailDraftList' });
+export const emailDraftListSchema = pageSchema(emailDraftSchema, 'EmailDraftList');
 
 export const emailDraftListQuerySchema = z.strictObject({
   limit: z.coerce

@@ -25,6 +25,7 @@ import {
   messageDraftSchema,
   organizationParamsSchema,
 } from './message-drafts.schema.ts';
+import { paginationOf } from '../routing/pagination.ts';
 
 /** Where the message drafts routes live; `{organization_id}` is the caller's organization. */
 export const MESSAGE_DRAFTS_PATH = '/api/v2/organizations/{organization_id}/message-drafts';
@@ -141,13 +142,10 @@ export function messageDraftsRoutes(deps: MessageDraftsRoutesDeps): Route[] {
       status: 200,
       body: {
         data: page.drafts.map(toMessageDraftResponse),
-        pagination: {
-          limit: query.limit,
-          cursor: query.cursor ?? null,
-          next_cursor:
-            page.next === undefined ? null : encodeMessageDraftCursor(page.next, filters),
-          has_more: page.next !== undefined,
-        },
+        pagination: paginationOf(
+          query,
+          page.next === undefined ? undefined : encodeMessageDraftCursor(page.next, filters),
+        ),
       },
     };
   });

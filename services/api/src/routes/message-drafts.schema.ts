@@ -1,5 +1,6 @@
 import { messageDraftStatusSchema, modalitySchema } from '@outbound/domain';
 import { z } from 'zod';
+import { pageSchema } from '../routing/pagination.ts';
 import { endBound, startBound } from '../message-drafts/date-bounds.ts';
 import { normalizeFolder } from '../message-drafts/folder.ts';
 import { toE164 } from '../message-drafts/phone-number.ts';
@@ -237,19 +238,7 @@ export const messageDraftSchema = z
 
 export type MessageDraftResponse = z.input<typeof messageDraftSchema>;
 
-export const messageDraftListSchema = z
-  .object({
-    data: z.array(messageDraftSchema),
-    pagination: z.object({
-      limit: z.int(),
-      cursor: z.string().nullable().meta({ description: 'The cursor this page was asked with.' }),
-      next_cursor: z.string().nullable().meta({
-        description: 'Pass as `cursor` for the next page; null on the last page.',
-      }),
-      has_more: z.boolean(),
-    }),
-  })
-  .meta({ id: 'MessageDraftList' });
+export const messageDraftListSchema = pageSchema(messageDraftSchema, 'MessageDraftList');
 
 const EARLIEST = Date.parse('0001-01-01T00:00:00Z');
 const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
